@@ -1,0 +1,286 @@
+"""Every version of every ruleset: discovered, validated, materialised, hashed.
+
+A version is in force from its ``effective`` date until the next version's.
+An amendment (``amends: <version>``) is materialised onto the version it
+patches: entries whose id exists replace it, new ids are added, ``remove``
+drops ids. Each materialised version gets the sha256 of its canonical JSON,
+which every verdict carries.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .diagnostics import Diagnostic, ValidationResult, did_you_mean
+from .errors import RulesetInvalid
+from .loader import LoadFailure, iter_ruleset_files, load_path
+from .model import SECTIONS, Ruleset, parse_ruleset
+from .source import Path_, SourceMap
+from .validator import Namespace, validate
+
+__all__ = ["Catalog", "Origin", "RulesetVersion", "bundled_rulesets_dir", "load_catalog"]
+
+
+def bundled_rulesets_dir() -> Path:
+    """The rulesets shipped with the package (inside the wheel, or the source checkout's ``rulesets/``)."""
+    packaged = Path(str(resources.files("exportrules"))) / "_rulesets"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "rulesets"
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where an entry was written: the file's source map and the entry's data path."""
+
+    source: SourceMap
+    path: Path_
+
+    def where(self) -> str:
+        """``file:line:col`` of the entry."""
+        span = self.source.span_for(self.path)
+        return str(span) if span else self.source.file
+
+
+@dataclass(frozen=True, slots=True)
+class RulesetVersion:
+    """One materialised version of a ruleset."""
+
+    id: str
+    version: dt.date
+    effective: dt.date
+    jurisdiction: str
+    citation: str
+    model: Ruleset
+    sha256: str
+    file: str
+    origins: Mapping[tuple[str, str], Origin] = field(repr=False)
+    """(section, entry id) -> where the entry was written (amendments keep the base file's spans)."""
+
+    @property
+    def ref(self) -> str:
+        """``id@version``."""
+        return f"{self.id}@{self.version.isoformat()}"
+
+    def origin(self, section: str, entry_id: str) -> Origin | None:
+        """Where an entry was written."""
+        return self.origins.get((section, entry_id))
+
+
+def _canonical(rs: Ruleset) -> str:
+    data = rs.model_dump(mode="json", by_alias=True, exclude={"amends", "remove"})
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    model: Ruleset
+    source: SourceMap
+
+
+class Catalog:
+    """All ruleset versions found under one directory."""
+
+    def __init__(self, root: Path, versions: Mapping[str, tuple[RulesetVersion, ...]],
+                 warnings: tuple[Diagnostic, ...] = ()) -> None:
+        self.root = root
+        self.versions: dict[str, tuple[RulesetVersion, ...]] = dict(sorted(versions.items()))
+        self.warnings = warnings
+        self._effective = {rid: [v.effective for v in vs] for rid, vs in self.versions.items()}
+
+    # ---------------------------------------------------------------- queries
+
+    def ids(self) -> list[str]:
+        """Ruleset ids, sorted."""
+        return list(self.versions)
+
+    def get(self, ref: str) -> RulesetVersion:
+        """A version by ``id@version`` (or the latest version for a bare id).
+
+        Raises:
+            KeyError: naming the closest known ref.
+        """
+        rid, _, version = ref.partition("@")
+        if rid not in self.versions:
+            raise KeyError(f"unknown ruleset `{rid}`" + _hint(rid, self.versions))
+        if not version:
+            return self.versions[rid][-1]
+        for v in self.versions[rid]:
+            if v.version.isoformat() == version:
+                return v
+        raise KeyError(f"ruleset `{rid}` has no version `{version}`")
+
+    def in_force(self, ruleset_id: str, *, on: dt.date) -> RulesetVersion | None:
+        """The version of *ruleset_id* in force on *on*, or None before its first version."""
+        eff = self._effective.get(ruleset_id)
+        if not eff:
+            return None
+        i = bisect.bisect_right(eff, on) - 1
+        return self.versions[ruleset_id][i] if i >= 0 else None
+
+    def all_in_force(self, on: dt.date) -> list[RulesetVersion]:
+        """Every ruleset's version in force on *on*, sorted by id."""
+        out = []
+        for rid in self.versions:
+            v = self.in_force(rid, on=on)
+            if v is not None:
+                out.append(v)
+        return out
+
+    def __iter__(self) -> Iterator[RulesetVersion]:
+        for vs in self.versions.values():
+            yield from vs
+
+    def change_dates(self) -> list[dt.date]:
+        """Every date on which something in the catalog may change: versions, memberships, listings, rules."""
+        dates: set[dt.date] = set()
+        for v in self:
+            dates.add(v.effective)
+            rs = v.model
+            for g in rs.groups:
+                for m in g.members:
+                    if m.since:
+                        dates.add(m.since)
+                    if m.until:
+                        dates.add(m.until + dt.timedelta(days=1))
+            for section in ("equivalents", "classifications", "controls", "review_policies", "authorizations",
+                            "flags", "parties"):
+                for e in getattr(rs, section):
+                    start = getattr(e, "listed", None) or e.since
+                    if start:
+                        dates.add(start)
+                    if e.until:
+                        dates.add(e.until + dt.timedelta(days=1))
+        return sorted(dates)
+
+
+def _hint(word: str, choices: Mapping[str, Any]) -> str:
+    h = did_you_mean(word, choices)
+    return f"; {h}" if h else ""
+
+
+def load_catalog(root: Path | None = None) -> tuple[Catalog | None, ValidationResult]:
+    """Discover, parse, validate and materialise every ruleset under *root*.
+
+    Returns the catalog (None when there are errors) and every diagnostic.
+    """
+    bundled = root is None
+    root = bundled_rulesets_dir() if root is None else root
+    prefix = "rulesets" if bundled else root.name
+    found: list[Diagnostic] = []
+    parsed: list[_Parsed] = []
+    if not root.is_dir():
+        return None, ValidationResult.from_diagnostics(
+            [Diagnostic("unknown-ruleset", f"`{root}` is not a directory of rulesets")]
+        )
+    for path in iter_ruleset_files(root):
+        name = f"{prefix}/{path.relative_to(root).as_posix()}"
+        try:
+            doc = load_path(path, name=name)
+        except LoadFailure as exc:
+            found.extend(exc.diagnostics)
+            continue
+        model, problems = parse_ruleset(doc)
+        found.extend(problems)
+        if model is not None:
+            parsed.append(_Parsed(model, doc.source_map))
+    namespace = Namespace()
+    for p in parsed:
+        namespace.add(p.model)
+    for p in parsed:
+        found.extend(validate(p.model, source=p.source, namespace=namespace).all)
+    versions, problems = _materialise(parsed)
+    found.extend(problems)
+    result = ValidationResult.from_diagnostics(found)
+    if not result.ok:
+        return None, result
+    return Catalog(root, versions, result.warnings), result
+
+
+def _materialise(parsed: list[_Parsed]) -> tuple[dict[str, tuple[RulesetVersion, ...]], list[Diagnostic]]:
+    problems: list[Diagnostic] = []
+    by_id: dict[str, list[_Parsed]] = {}
+    for p in parsed:
+        by_id.setdefault(p.model.ruleset, []).append(p)
+    out: dict[str, tuple[RulesetVersion, ...]] = {}
+    for rid, files in by_id.items():
+        files.sort(key=lambda p: p.model.version)
+        done: dict[dt.date, RulesetVersion] = {}
+        previous: _Parsed | None = None
+        for p in files:
+            rs = p.model
+            if previous is not None:
+                if previous.model.version == rs.version:
+                    problems.append(Diagnostic("duplicate-version", f"ruleset `{rid}` has two files for version "
+                                               f"{rs.version}", p.source.span_for(("version",))))
+                    continue
+                if previous.model.effective >= rs.effective:
+                    problems.append(Diagnostic(
+                        "version-order", f"version {rs.version} of `{rid}` takes effect on {rs.effective}, not after "
+                        f"the earlier version {previous.model.version} ({previous.model.effective})",
+                        p.source.span_for(("effective",))))
+            previous = p
+            if rs.amends is not None:
+                base = done.get(rs.amends)
+                if base is None:
+                    known = ", ".join(d.isoformat() for d in sorted(done)) or "none"
+                    problems.append(Diagnostic(
+                        "unknown-amended-version", f"`{rid}` has no version {rs.amends} to amend (earlier versions: "
+                        f"{known})", p.source.span_for(("amends",))))
+                    continue
+                merged, origins, errs = _apply(base, p)
+                problems.extend(errs)
+            else:
+                merged = rs
+                origins = {
+                    (section, e.id): Origin(p.source, (section, i))
+                    for section in SECTIONS for i, e in enumerate(getattr(rs, section))
+                }
+            sha = hashlib.sha256(_canonical(merged).encode("utf-8")).hexdigest()
+            done[rs.version] = RulesetVersion(
+                rid, rs.version, rs.effective, rs.jurisdiction, rs.citation, merged, sha, p.source.file, origins
+            )
+        out[rid] = tuple(done[k] for k in sorted(done))
+    return out, problems
+
+
+def _apply(base: RulesetVersion, patch: _Parsed) -> tuple[Ruleset, dict[tuple[str, str], Origin], list[Diagnostic]]:
+    problems: list[Diagnostic] = []
+    origins = dict(base.origins)
+    update: dict[str, Any] = {}
+    removed = set(patch.model.remove)
+    present = {e.id for s in SECTIONS for e in getattr(base.model, s)}
+    for i, rid in enumerate(patch.model.remove):
+        if rid not in present:
+            problems.append(Diagnostic("invalid-value", f"`remove`: version {base.version} has no entry `{rid}`",
+                                       patch.source.span_for(("remove", i)),
+                                       help=did_you_mean(rid, present)))
+    for section in SECTIONS:
+        entries = {e.id: e for e in getattr(base.model, section) if e.id not in removed}
+        for key in [k for k in origins if k[0] == section and k[1] in removed]:
+            del origins[key]
+        for i, e in enumerate(getattr(patch.model, section)):
+            entries[e.id] = e
+            origins[(section, e.id)] = Origin(patch.source, (section, i))
+        update[section] = list(entries.values())
+    head = patch.model
+    update.update(
+        ruleset=head.ruleset, title=head.title or base.model.title, jurisdiction=head.jurisdiction,
+        version=head.version, effective=head.effective, published=head.published, citation=head.citation,
+        uncertain=head.uncertain, note=head.note, amends=None, remove=[],
+        uses=sorted(set(base.model.uses) | set(head.uses)),
+        screening=head.screening or base.model.screening,
+    )
+    return base.model.model_copy(update=update), origins, problems
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -1,0 +1,282 @@
+"""The command line, over the public API only.
+
+Exit codes (also in the README):
+
+====  ==========================================================
+0     success; for ``judge``, every verdict is permitted
+1     internal error (a bug: please report it)
+2     usage error (unknown option, missing argument)
+3     invalid input: a bad transaction or an invalid ruleset
+4     flagged: at least one verdict needs an action, none blocked
+5     blocked: at least one verdict is blocked
+6     a ruleset property failed (``exportrules test``)
+====  ==========================================================
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import Enum, IntEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from . import __version__
+from .catalog import load_catalog
+from .diagnostics import Diagnostic
+from .engine import Engine, load
+from .errors import ExportRulesError, RulesetInvalid, TransactionInvalid
+from .model import Ruleset
+from .render import diagnostics_json, render_diagnostics, render_verdict
+from .transaction import parse_date, parse_transaction
+from .verdict import Outcome, Verdict
+
+__all__ = ["ExitCode", "app", "main", "ruleset_json_schema"]
+
+
+class ExitCode(IntEnum):
+    """Process exit codes."""
+
+    OK = 0
+    INTERNAL = 1
+    USAGE = 2
+    INVALID = 3
+    FLAGGED = 4
+    BLOCKED = 5
+    PROPERTY_FAILED = 6
+
+
+class Format(str, Enum):
+    """Output format."""
+
+    text = "text"
+    json = "json"
+
+
+app = typer.Typer(
+    name="exportrules",
+    help="Judge AI-chip shipments against versioned export-control rulesets.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+_out = Console(highlight=False, soft_wrap=False)
+_err = Console(stderr=True, highlight=False)
+
+RulesetsOpt = Annotated[
+    Path | None, typer.Option("--rulesets", "-r", help="Directory of rulesets (default: the bundled ones).")
+]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+
+
+def ruleset_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a ruleset file, generated from the models."""
+    schema = Ruleset.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://exportrules.invalid/schema/ruleset-v1.json"
+    return schema
+
+
+def _fail_invalid(diags: tuple[Diagnostic, ...] | list[Diagnostic], fmt: Format) -> None:
+    if fmt is Format.json:
+        _out.print(diagnostics_json(diags), markup=False)
+    else:
+        _err.print(render_diagnostics(diags), markup=False)
+    raise typer.Exit(ExitCode.INVALID)
+
+
+def _load(rulesets: Path | None, fmt: Format) -> Engine:
+    try:
+        return load(rulesets)
+    except RulesetInvalid as exc:
+        _fail_invalid(exc.diagnostics, fmt)
+        raise  # unreachable
+
+
+def _read(source: str) -> str:
+    if source == "-":
+        return sys.stdin.read()
+    path = Path(source)
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        msg = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        _err.print(f"error[invalid-transaction]: cannot read `{source}`: {msg}", markup=False)
+        raise typer.Exit(ExitCode.INVALID) from None
+
+
+def _records(text: str) -> tuple[bool, list[tuple[int, Any, str | None]]]:
+    """(single, [(line, decoded or None, error message or None)])."""
+    try:
+        whole = json.loads(text)
+    except json.JSONDecodeError:
+        whole = None
+    else:
+        if isinstance(whole, dict):
+            return True, [(1, whole, None)]
+        if isinstance(whole, list):
+            return False, [(i + 1, x, None) for i, x in enumerate(whole)]
+    out: list[tuple[int, Any, str | None]] = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append((n, json.loads(line), None))
+        except json.JSONDecodeError as exc:
+            out.append((n, None, f"line {n}: not valid JSON ({exc.msg} at column {exc.colno})"))
+    if not out:
+        out.append((1, None, "no transaction given (empty input)"))
+    return False, out
+
+
+_OUTCOME_CODE = {Outcome.PERMITTED: ExitCode.OK, Outcome.FLAGGED: ExitCode.FLAGGED, Outcome.BLOCKED: ExitCode.BLOCKED}
+
+
+@app.command()
+def judge(
+    source: Annotated[str, typer.Argument(help="Transaction JSON file, JSON Lines file, or - for stdin.")] = "-",
+    rulesets: RulesetsOpt = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Judge under the rules in force on this date.")] = None,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Judge one transaction (a JSON object) or many (JSON Lines); one verdict per transaction."""
+    engine = _load(rulesets, fmt)
+    try:
+        day = parse_date(as_of) if as_of is not None else None
+    except ValueError as exc:
+        _err.print(f"error[invalid-transaction]: `--as-of`: {exc}", markup=False)
+        raise typer.Exit(ExitCode.INVALID) from None
+    single, records = _records(_read(source))
+    worst = Outcome.PERMITTED
+    invalid = False
+    for line, data, problem in records:
+        verdict: Verdict | None = None
+        diags: list[dict[str, Any]] = []
+        if problem is not None:
+            diags = [{"code": "invalid-transaction", "message": problem}]
+        else:
+            try:
+                verdict = engine.judge(parse_transaction(data, line=None if single else line), as_of=day)
+            except TransactionInvalid as exc:
+                diags = [d.to_dict() for d in exc.diagnostics]
+        if verdict is None:
+            invalid = True
+            if fmt is Format.json:
+                payload: dict[str, Any] = {"error": "invalid-transaction", "diagnostics": diags}
+                if not single:
+                    payload["line"] = line
+                _out.print(json.dumps(payload, indent=None if not single else 2, ensure_ascii=False), markup=False)
+            else:
+                where = "" if single else f"line {line}: "
+                for d in diags:
+                    msg = d["message"]
+                    prefix = "" if msg.startswith(f"line {line}") else where
+                    _err.print(f"error[{d['code']}]: {prefix}{msg}", markup=False)
+            continue
+        worst = Outcome.strictest([worst, verdict.outcome])
+        if fmt is Format.json:
+            _out.print(verdict.to_json(indent=2 if single else None), markup=False)
+        else:
+            _out.print(render_verdict(verdict))
+    if invalid:
+        raise typer.Exit(ExitCode.INVALID)
+    raise typer.Exit(_OUTCOME_CODE[worst])
+
+
+@app.command()
+def validate(
+    directory: Annotated[Path | None, typer.Argument(help="Directory of rulesets (default: the bundled ones).")] = None,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Check every ruleset file: all errors and warnings at once."""
+    _catalog, result = load_catalog(directory)
+    found = result.all
+    if fmt is Format.json:
+        _out.print(diagnostics_json(found), markup=False)
+    elif found:
+        (_err if result.errors else _out).print(render_diagnostics(found), markup=False)
+    else:
+        _out.print("no errors, no warnings", markup=False)
+    raise typer.Exit(ExitCode.OK if result.ok else ExitCode.INVALID)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of ruleset files."""
+    _out.print(json.dumps(ruleset_json_schema(), indent=2, ensure_ascii=False), markup=False)
+
+
+@app.command("rulesets")
+def list_rulesets(
+    rulesets: RulesetsOpt = None,
+    on: Annotated[str | None, typer.Option("--on", help="Only the versions in force on this date.")] = None,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """List ruleset versions with their effective dates and hashes."""
+    engine = _load(rulesets, fmt)
+    try:
+        versions = engine.rulesets(on=on)
+    except ValueError as exc:
+        _err.print(f"error[invalid-value]: `--on`: {exc}", markup=False)
+        raise typer.Exit(ExitCode.INVALID) from None
+    rows = [
+        {"id": v.id, "version": v.version.isoformat(), "effective": v.effective.isoformat(),
+         "jurisdiction": v.jurisdiction, "citation": v.citation, "sha256": v.sha256, "file": v.file}
+        for v in versions
+    ]
+    if fmt is Format.json:
+        _out.print(json.dumps(rows, indent=2, ensure_ascii=False), markup=False)
+        return
+    from rich.table import Table
+
+    table = Table("id", "version", "effective", "jurisdiction", "sha256", "citation", box=None)
+    for r in rows:
+        table.add_row(r["id"], r["version"], r["effective"], r["jurisdiction"], r["sha256"][:12], r["citation"])
+    _out.print(table)
+
+
+@app.command()
+def version() -> None:
+    """Print the exportrules version."""
+    _out.print(__version__, markup=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code instead of raising SystemExit."""
+    try:
+        rc = app(args=argv, standalone_mode=False)
+        return int(rc or 0) if isinstance(rc, int) else ExitCode.OK
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else ExitCode.USAGE
+    except ExportRulesError as exc:  # a public error that escaped a command: still user-facing
+        _err.print(str(exc), markup=False)
+        return ExitCode.INVALID
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return ExitCode.USAGE
+        if isinstance(exc, click.exceptions.Abort):
+            return ExitCode.INTERNAL
+        if os.environ.get("EXPORTRULES_DEBUG"):
+            raise
+        _err.print(f"internal error: {type(exc).__name__}: {exc} (set EXPORTRULES_DEBUG=1 for a traceback)",
+                   markup=False)
+        return ExitCode.INTERNAL
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

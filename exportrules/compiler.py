@@ -1,0 +1,372 @@
+"""Lowering: the ruleset versions in force on a date become a :class:`Snapshot`.
+
+A snapshot holds plain frozen dataclasses, closures and indexes; no pydantic
+model or YAML node is touched while judging. Group memberships, equivalent
+destinations and party listings are resolved for the snapshot's date range,
+so a snapshot is valid for every date between two change dates of the catalog
+and :class:`Compiler` caches one per range: a million transactions over five
+years compile only as many snapshots as there are distinct date-states.
+
+The work is a named list of stages (see :data:`STAGES`); each is a pure
+function of the state built so far.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .catalog import Catalog, RulesetVersion
+from .conditions import (
+    FIELDS,
+    All,
+    AnyOf,
+    Cond,
+    FieldType,
+    Not,
+    Predicate,
+    Test,
+    compile_condition,
+    parse_condition,
+)
+from .model import Item, Quota
+from .screening import NameIndex
+
+__all__ = [
+    "STAGES",
+    "CAuthorization",
+    "CClassification",
+    "CControl",
+    "CFlag",
+    "CParty",
+    "CReview",
+    "Compiler",
+    "Meta",
+    "RulesetSnapshot",
+    "Snapshot",
+    "compile_snapshot",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    """What a verdict reason needs to say about a rule."""
+
+    id: str
+    ruleset: str
+    version: str
+    jurisdiction: str
+    citation: str
+    source: str
+    uncertain: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CClassification:
+    """A compiled classification."""
+
+    meta: Meta
+    cond: Cond
+    pred: Predicate
+    unless: Cond | None
+    unless_pred: Predicate | None
+
+
+@dataclass(frozen=True, slots=True)
+class CControl:
+    """A compiled control."""
+
+    meta: Meta
+    classes: frozenset[str]
+    cond: Cond | None
+    pred: Predicate
+    requires: str
+    review_policy: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class CReview:
+    """A compiled review-policy override."""
+
+    meta: Meta
+    applies_to: frozenset[str]
+    cond: Cond | None
+    pred: Predicate
+    policy: str
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CAuthorization:
+    """A compiled authorization."""
+
+    meta: Meta
+    covers: frozenset[str]
+    cond: Cond | None
+    pred: Predicate
+    evidence: tuple[str, ...]
+    licence: bool
+    quota: Quota | None
+    action: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CFlag:
+    """A compiled red flag."""
+
+    meta: Meta
+    cond: Cond
+    pred: Predicate
+    action: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class CParty:
+    """A restricted-party entry listed on the snapshot's dates."""
+
+    meta: Meta
+    names: tuple[str, ...]
+    aliases: tuple[str, ...]
+    country: str | None
+    effect: str
+    review_policy: str
+    list: str
+    listed: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class RulesetSnapshot:
+    """One ruleset version's rules, compiled for a date range."""
+
+    version: RulesetVersion
+    controls: tuple[CControl, ...]
+    reviews: tuple[CReview, ...]
+    authorizations: tuple[CAuthorization, ...]
+    flags: tuple[CFlag, ...]
+    parties: tuple[CParty, ...]
+    party_index: NameIndex[CParty]
+    review_score: float
+
+    @property
+    def decides(self) -> bool:
+        """True when the ruleset has rules of its own (not only groups or items)."""
+        return bool(self.controls or self.flags or self.parties or self.authorizations)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything needed to judge transactions dated within ``[start, end]``."""
+
+    start: dt.date
+    end: dt.date | None
+    rulesets: tuple[RulesetSnapshot, ...]
+    classifications: tuple[CClassification, ...]
+    groups: Mapping[str, frozenset[str]]
+    equivalents: Mapping[str, str]
+    items: Mapping[str, Item]
+    thresholds: Mapping[str, tuple[float, ...]]
+    """Numeric constants each field is compared with (boundary values for testing)."""
+    pred_of: Callable[[Cond], Predicate] = field(repr=False)
+    resolve: Callable[[str], frozenset[str]] = field(repr=False)
+    widen: Callable[[frozenset[str]], frozenset[str]] = field(repr=False)
+    all_versions: tuple[RulesetVersion, ...] = ()
+
+
+# ------------------------------------------------------------------ stages
+
+
+@dataclass(slots=True)
+class _State:
+    catalog: Catalog
+    on: dt.date
+    start: dt.date
+    end: dt.date | None
+    versions: list[RulesetVersion] = field(default_factory=list)
+    groups: dict[str, frozenset[str]] = field(default_factory=dict)
+    equivalents: dict[str, str] = field(default_factory=dict)
+    items: dict[str, Item] = field(default_factory=dict)
+    memo: dict[int, Predicate] = field(default_factory=dict)
+    keep: list[Cond] = field(default_factory=list)
+    classifications: list[CClassification] = field(default_factory=list)
+    rulesets: list[RulesetSnapshot] = field(default_factory=list)
+    thresholds: dict[str, tuple[float, ...]] = field(default_factory=dict)
+
+    def active(self, since: dt.date | None, until: dt.date | None) -> bool:
+        return (since is None or since <= self.on) and (until is None or self.on <= until)
+
+    def resolve(self, group: str) -> frozenset[str]:
+        return self.groups.get(group, frozenset())
+
+    def widen(self, codes: frozenset[str]) -> frozenset[str]:
+        extra = {c for c, judged_as in self.equivalents.items() if judged_as in codes}
+        return codes | extra if extra else codes
+
+    def pred_of(self, cond: Cond) -> Predicate:
+        key = id(cond)
+        pred = self.memo.get(key)
+        if pred is None:
+            pred = compile_condition(cond, resolve=self.resolve, widen=self.widen)
+            self.memo[key] = pred
+            self.keep.append(cond)  # INVARIANT: memo keys stay valid while the snapshot lives
+        return pred
+
+    def lower(self, data: Any) -> tuple[Cond | None, Predicate]:
+        if data is None:
+            return None, _true
+        cond, problems, _ = parse_condition(data, ())
+        if cond is None or problems:  # validated already; a failure here is a bug, and fails closed
+            return None, _unknown
+        self._walk(cond)
+        return cond, self.pred_of(cond)
+
+    def _walk(self, cond: Cond) -> None:
+        self.pred_of(cond)
+        if isinstance(cond, Test):
+            if FIELDS[cond.field] is FieldType.NUMBER and cond.op not in ("exists", "in", "not_in"):
+                vals = cond.value if isinstance(cond.value, tuple) else (cond.value,)
+                self.thresholds[cond.field] = tuple(sorted(set(self.thresholds.get(cond.field, ())) | set(vals)))
+        elif isinstance(cond, Not):
+            self._walk(cond.part)
+        elif isinstance(cond, (All, AnyOf)):
+            for p in cond.parts:
+                self._walk(p)
+
+
+def _true(_f: Mapping[str, Any]) -> bool | None:
+    return True
+
+
+def _unknown(_f: Mapping[str, Any]) -> bool | None:
+    return None
+
+
+def _select_versions(s: _State) -> None:
+    s.versions = s.catalog.all_in_force(s.on)
+
+
+def _resolve_groups(s: _State) -> None:
+    # Must run before lowering: conditions bake group members into frozensets.
+    for v in s.versions:
+        for g in v.model.groups:
+            s.groups[g.id] = frozenset(m.country for m in g.members if s.active(m.since, m.until))
+        for e in v.model.equivalents:
+            if s.active(e.since, e.until):
+                s.equivalents[e.country] = e.judged_as
+
+
+def _index_items(s: _State) -> None:
+    for v in s.versions:
+        for item in v.model.items:
+            s.items[item.id] = item
+
+
+def _meta(v: RulesetVersion, section: str, entry: Any) -> Meta:
+    origin = v.origin(section, entry.id)
+    return Meta(
+        entry.id, v.id, v.version.isoformat(), v.jurisdiction, entry.citation,
+        origin.where() if origin else v.file, bool(entry.uncertain or v.model.uncertain),
+    )
+
+
+def _lower_rules(s: _State) -> None:
+    for v in s.versions:
+        rs = v.model
+
+        def live(e: Any) -> bool:
+            return s.active(getattr(e, "since", None), getattr(e, "until", None))
+
+        for c in rs.classifications:
+            if live(c):
+                cond, pred = s.lower(c.when)
+                unless, unless_pred = s.lower(c.unless) if c.unless is not None else (None, None)
+                assert cond is not None or pred is _unknown
+                s.classifications.append(CClassification(_meta(v, "classifications", c), cond or Test("id", "exists",
+                                         True), pred, unless, unless_pred))
+        controls = tuple(
+            CControl(_meta(v, "controls", c), frozenset(c.classes), *s.lower(c.when), c.requires, c.review_policy,
+                     c.message or "")
+            for c in rs.controls if live(c)
+        )
+        reviews = tuple(
+            CReview(_meta(v, "review_policies", r), frozenset(r.applies_to), *s.lower(r.when), r.policy,
+                    tuple(r.requires_evidence))
+            for r in rs.review_policies if live(r)
+        )
+        auths = tuple(
+            CAuthorization(_meta(v, "authorizations", a), frozenset(a.covers), *s.lower(a.when),
+                           tuple(a.requires_evidence), a.requires_licence, a.quota, a.action)
+            for a in rs.authorizations if live(a)
+        )
+        flags = []
+        for f in rs.flags:
+            if live(f):
+                cond, pred = s.lower(f.when)
+                flags.append(CFlag(_meta(v, "flags", f), cond or Test("id", "exists", True), pred,
+                                   f.action or "review the red flag before shipping", f.message or ""))
+        parties = tuple(
+            CParty(_meta(v, "parties", p), tuple(p.names), tuple(p.aliases), p.country, p.effect, p.review_policy,
+                   p.list_, p.listed)
+            for p in rs.parties if s.active(p.listed, p.until)
+        )
+        index = NameIndex.build((p, (*p.names, *p.aliases)) for p in parties)
+        score = rs.screening.review_score if rs.screening else 90.0
+        s.rulesets.append(RulesetSnapshot(v, controls, reviews, auths, tuple(flags), parties, index, score))
+
+
+STAGES: tuple[tuple[str, Callable[[_State], None]], ...] = (
+    ("select_versions", _select_versions),
+    ("resolve_groups", _resolve_groups),  # before lower_rules: group members are baked into predicates
+    ("index_items", _index_items),
+    ("lower_rules", _lower_rules),  # also collects numeric thresholds
+)
+"""The compiler's stages, in order."""
+
+
+def compile_snapshot(catalog: Catalog, on: dt.date, *, start: dt.date | None = None,
+                     end: dt.date | None = None) -> Snapshot:
+    """Compile the rulesets in force on *on* into a snapshot."""
+    s = _State(catalog, on, start or on, end)
+    for _name, stage in STAGES:
+        stage(s)
+    return Snapshot(
+        s.start, s.end, tuple(s.rulesets), tuple(s.classifications), dict(s.groups), dict(s.equivalents),
+        dict(s.items), dict(s.thresholds), s.pred_of, s.resolve, s.widen, tuple(s.versions),
+    )
+
+
+class Compiler:
+    """Snapshots of one catalog, cached per date-state."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.change_dates = catalog.change_dates()
+        self._cache: dict[int, Snapshot] = {}
+
+    def state_index(self, on: dt.date) -> int:
+        """Which date-state *on* falls in (dates between two change dates share one)."""
+        return bisect.bisect_right(self.change_dates, on)
+
+    def snapshot(self, on: dt.date) -> Snapshot:
+        """The snapshot for *on*, compiled once per date-state."""
+        i = bisect.bisect_right(self.change_dates, on)
+        snap = self._cache.get(i)
+        if snap is None:
+            start = self.change_dates[i - 1] if i > 0 else dt.date.min
+            end = self.change_dates[i] - dt.timedelta(days=1) if i < len(self.change_dates) else None
+            snap = compile_snapshot(self.catalog, on, start=start, end=end)
+            self._cache[i] = snap
+        return snap
+
+    @property
+    def compiled(self) -> int:
+        """How many snapshots have been compiled so far."""
+        return len(self._cache)
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

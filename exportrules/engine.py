@@ -1,0 +1,418 @@
+"""The native engine: Snapshot x Transaction -> Verdict.
+
+Judging, per ruleset in force on the evaluation date (the transaction's date
+unless ``as_of`` is given):
+
+1. resolve the item (catalogue id or parameters) and classify it, over the
+   classifications of every ruleset in force;
+2. screen the buyer, end user, consignee and seller against the listed parties;
+3. collect every control that applies;
+4. for each, find the authorizations that cover it: one whose conditions,
+   evidence and licence are all shown clears it; one whose evidence is missing
+   or that declares a quota yields an action and ``flagged``; with none, the
+   control blocks;
+5. raise red flags.
+
+The strictest outcome wins within a ruleset, within a jurisdiction and
+overall. The engine fails closed: a fact a rule needs and the transaction
+does not give makes the verdict ``flagged`` with the fact named (never
+``permitted``), and an unknown catalogue id is flagged the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from .catalog import Catalog, RulesetVersion, load_catalog
+from .compiler import CAuthorization, CControl, Compiler, CParty, Meta, RulesetSnapshot, Snapshot
+from .conditions import explain, missing_fields
+from .diagnostics import did_you_mean
+from .errors import RulesetInvalid
+from .transaction import Party, Transaction, parse_date, parse_transaction
+from .verdict import Action, Outcome, Reason, RulesetUsed, Verdict
+
+__all__ = ["Engine", "facts_of", "load"]
+
+_ITEM_FIELDS = ("tpp", "performance_density", "datacenter", "memory_bandwidth", "io_bandwidth",
+                "hbm_bandwidth_density", "kind", "eccn", "vendor", "name")
+_ROLES = ("buyer", "end_user", "consignee", "seller")
+_REVIEW_LENIENCY = {
+    "presumption_of_approval": 0, "case_by_case": 1, "none": 2, "presumption_of_denial": 3, "policy_of_denial": 4,
+}
+
+
+def facts_of(tx: Transaction, item: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The flat fact mapping conditions read (dotted field -> value; None when not given)."""
+    f: dict[str, Any] = {
+        "id": tx.id,
+        "date": tx.date,
+        "quantity": tx.quantity,
+        "ship_from": tx.ship_from,
+        "destination": tx.destination,
+        "end_use": tx.end_use,
+        "evidence": frozenset(tx.evidence),
+        "licences": frozenset(tx.licences),
+        "item.id": tx.item if isinstance(tx.item, str) else None,
+    }
+    for name in _ITEM_FIELDS:
+        f[f"item.{name}"] = item.get(name) if item is not None else None
+    hqs: set[str] = set()
+    countries: set[str] = set()
+    for role in _ROLES:
+        p: Party | None = getattr(tx, role)
+        if p is None:
+            f[f"{role}.name"] = f[f"{role}.country"] = f[f"{role}.headquarters"] = None
+            continue
+        hq = p.headquarters or p.country
+        f[f"{role}.name"] = p.name
+        f[f"{role}.country"] = p.country
+        f[f"{role}.headquarters"] = hq
+        if role == "seller":
+            continue
+        if p.country:
+            countries.add(p.country)
+        if hq:
+            hqs.add(hq)
+        hqs.update(_majority_parents(p.owners))
+    # Unknown (None), not empty, when no receiving party says where it is.
+    f["parties.headquarters"] = frozenset(hqs) if hqs else None
+    f["parties.country"] = frozenset(countries) if countries else None
+    return f
+
+
+def _majority_parents(owners: Iterable[Any]) -> set[str]:
+    """Countries of owners holding more than half, up the chain: the ultimate parent's headquarters."""
+    out: set[str] = set()
+    for o in owners:
+        if o.share > 0.5:
+            if o.country:
+                out.add(o.country)
+            out |= _majority_parents(o.owners)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Judged:
+    outcome: Outcome
+    reasons: list[Reason]
+    actions: list[Action]
+
+
+def _reason(meta: Meta, kind: str, effect: Outcome | None, facts: Iterable[str] = (), message: str = "") -> Reason:
+    return Reason(meta.id, kind, effect, meta.ruleset, meta.version, meta.jurisdiction, meta.citation, meta.source,
+                  tuple(facts), message, meta.uncertain)
+
+
+class Engine:
+    """Judges transactions against a catalog of rulesets.
+
+    Build one with :func:`exportrules.load`; it compiles snapshots lazily and
+    caches them per date-state, so it is cheap to keep and reuse.
+    """
+
+    def __init__(self, catalog: Catalog, *, backend: Literal["native", "durable"] = "native") -> None:
+        self.catalog = catalog
+        self.backend = backend
+        self.compiler = Compiler(catalog)
+
+    # ------------------------------------------------------------- queries
+
+    def members(self, group: str, *, on: dt.date | str) -> frozenset[str]:
+        """Members of *group* on *on*.
+
+        Raises:
+            KeyError: for an unknown group, naming the closest one.
+        """
+        day = parse_date(on)
+        snap = self.compiler.snapshot(day)
+        if group not in snap.groups:
+            known = {g.id for v in self.catalog for g in v.model.groups}
+            if group in known:
+                return frozenset()  # declared, but its ruleset is not in force on that date
+            hint = did_you_mean(group, known)
+            raise KeyError(f"unknown group `{group}`" + (f"; {hint}" if hint else ""))
+        return snap.groups[group]
+
+    def rulesets(self, *, on: dt.date | str | None = None) -> list[RulesetVersion]:
+        """Every ruleset version, or those in force on *on*."""
+        if on is None:
+            return list(self.catalog)
+        return self.catalog.all_in_force(parse_date(on))
+
+    def snapshot(self, on: dt.date | str) -> Snapshot:
+        """The compiled snapshot for a date."""
+        return self.compiler.snapshot(parse_date(on))
+
+    # ------------------------------------------------------------- judging
+
+    def judge(self, transaction: Transaction | Mapping[str, Any], as_of: dt.date | str | None = None) -> Verdict:
+        """Judge one transaction.
+
+        Args:
+            transaction: a :class:`Transaction` or a dict in the JSON contract.
+            as_of: evaluate the rules in force on this date instead of the transaction's date.
+
+        Raises:
+            TransactionInvalid: when the transaction is malformed (the diagnostics name the fields).
+        """
+        tx = transaction if isinstance(transaction, Transaction) else parse_transaction(transaction)
+        day = tx.date if as_of is None else parse_date(as_of)
+        return self._judge(tx, day, self.compiler.snapshot(day))
+
+    def judge_many(self, transactions: Iterable[Transaction | Mapping[str, Any]],
+                   as_of: dt.date | str | None = None) -> Iterator[Verdict]:
+        """Judge each transaction in turn (lazily)."""
+        fixed = None if as_of is None else parse_date(as_of)
+        snapshot = self.compiler.snapshot
+        for t in transactions:
+            tx = t if isinstance(t, Transaction) else parse_transaction(t)
+            day = tx.date if fixed is None else fixed
+            yield self._judge(tx, day, snapshot(day))
+
+    def timeline(self, transaction: Transaction | Mapping[str, Any], start: dt.date | str,
+                 end: dt.date | str) -> list[tuple[dt.date, Verdict]]:
+        """The verdict over ``[start, end]``, one entry per date where something changes."""
+        tx = transaction if isinstance(transaction, Transaction) else parse_transaction(transaction)
+        first, last = parse_date(start), parse_date(end)
+        days = [first, *(d for d in self.compiler.change_dates if first < d <= last)]
+        out: list[tuple[dt.date, Verdict]] = []
+        for d in days:
+            v = self._judge(tx, d, self.compiler.snapshot(d))
+            if not out or _signature(out[-1][1]) != _signature(v):
+                out.append((d, v))
+        return out
+
+    # ------------------------------------------------------------- internals
+
+    def _judge(self, tx: Transaction, day: dt.date, snap: Snapshot) -> Verdict:
+        reasons: list[Reason] = []
+        actions: list[Action] = []
+        outcomes: list[Outcome] = []
+        item_params: Mapping[str, Any] | None
+        if isinstance(tx.item, str):
+            item = snap.items.get(tx.item)
+            if item is None:
+                hint = did_you_mean(tx.item, snap.items)
+                reasons.append(Reason(
+                    "unknown-item", "input", Outcome.FLAGGED, "", "", "", "", "item", ("item " + tx.item,),
+                    f"`item`: unknown catalogue id `{tx.item}`" + (f"; {hint}" if hint else ""),
+                ))
+                actions.append(Action("provide-fact", "give the item's parameters or a known catalogue id", "item", ""))
+                outcomes.append(Outcome.FLAGGED)
+                item_params = None
+            else:
+                item_params = {k: getattr(item, k) for k in _ITEM_FIELDS}
+        else:
+            item_params = {k: getattr(tx.item, k) for k in _ITEM_FIELDS}
+        facts = facts_of(tx, item_params)
+
+        classes: set[str] = set()
+        unknown_classes: dict[str, list[str]] = {}
+        for c in snap.classifications:
+            r = c.pred(facts)
+            if r is not False and c.unless_pred is not None:
+                u = c.unless_pred(facts)
+                r = False if u is True else (None if (u is None or r is None) else r)
+            if r is True:
+                classes.add(c.meta.id)
+                reasons.append(_reason(c.meta, "classification", None,
+                                       explain(c.cond, facts, pred_of=snap.pred_of, resolve=snap.resolve)))
+            elif r is None:
+                unknown_classes.setdefault(c.meta.id, []).extend(
+                    missing_fields(c.cond, facts) + missing_fields(c.unless, facts))
+        facts["item.class"] = frozenset(classes)
+
+        used: list[RulesetUsed] = []
+        by_jurisdiction: dict[str, list[Outcome]] = {}
+        for rs in snap.rulesets:
+            if not rs.decides:
+                used.append(RulesetUsed(rs.version.id, rs.version.version.isoformat(), rs.version.jurisdiction,
+                                        rs.version.sha256))
+                continue
+            judged = self._judge_ruleset(rs, tx, facts, classes, unknown_classes, snap)
+            reasons.extend(judged.reasons)
+            actions.extend(judged.actions)
+            outcomes.append(judged.outcome)
+            by_jurisdiction.setdefault(rs.version.jurisdiction, []).append(judged.outcome)
+            used.append(RulesetUsed(rs.version.id, rs.version.version.isoformat(), rs.version.jurisdiction,
+                                    rs.version.sha256, judged.outcome))
+        outcome = Outcome.strictest(outcomes)
+        unique_actions = sorted(set(actions), key=lambda a: (a.ruleset, a.rule, a.kind, a.detail))
+        return Verdict(
+            outcome, tuple(sorted(classes)), Verdict.sort_reasons(reasons), tuple(unique_actions), tuple(used), day,
+            tx.id, {j: Outcome.strictest(os) for j, os in by_jurisdiction.items()},
+        )
+
+    def _judge_ruleset(self, rs: RulesetSnapshot, tx: Transaction, facts: dict[str, Any], classes: set[str],
+                       unknown_classes: Mapping[str, list[str]], snap: Snapshot) -> _Judged:
+        reasons: list[Reason] = []
+        actions: list[Action] = []
+        outcomes: list[Outcome] = [Outcome.PERMITTED]
+        ruleset_id = rs.version.id
+
+        def why(cond: Any) -> list[str]:
+            return explain(cond, facts, pred_of=snap.pred_of, resolve=snap.resolve, widen=snap.widen)
+
+        for control in rs.controls:
+            if control.classes:
+                hit = sorted(classes & control.classes)
+                unknown = sorted(c for c in control.classes if c in unknown_classes)
+                cls_state: bool | None = True if hit else (None if unknown else False)
+            else:
+                hit, unknown, cls_state = [], [], True
+            if cls_state is False:
+                continue
+            when = control.pred(facts)
+            if when is False:
+                continue
+            if cls_state is None or when is None:
+                missing = sorted(set(missing_fields(control.cond, facts))
+                                 | {f for c in unknown for f in unknown_classes[c]})
+                reasons.append(_reason(control.meta, "missing-fact", Outcome.FLAGGED, [f"{m} not given" for m in missing],
+                                       f"cannot tell whether `{control.meta.id}` applies without "
+                                       f"{', '.join(missing) or 'more facts'}"))
+                actions.append(Action("provide-fact", f"give {', '.join(missing) or 'the missing facts'}",
+                                      control.meta.id, ruleset_id))
+                outcomes.append(Outcome.FLAGGED)
+                continue
+            facts_shown = ([f"item.class {', '.join(hit)} in {', '.join(sorted(control.classes))}"] if hit else []) \
+                + why(control.cond)
+            outcomes.append(self._clear(rs, control.meta, control.requires, self._review(rs, control, facts),
+                                        control.message, facts_shown, facts, reasons, actions, why))
+
+        self._screen(rs, tx, facts, reasons, actions, outcomes, why)
+
+        for flag in rs.flags:
+            r = flag.pred(facts)
+            if r is True:
+                reasons.append(_reason(flag.meta, "flag", Outcome.FLAGGED, why(flag.cond), flag.message))
+                actions.append(Action("review", flag.action, flag.meta.id, ruleset_id))
+                outcomes.append(Outcome.FLAGGED)
+            elif r is None:
+                missing = missing_fields(flag.cond, facts)
+                reasons.append(_reason(flag.meta, "missing-fact", Outcome.FLAGGED, [f"{m} not given" for m in missing],
+                                       f"cannot tell whether red flag `{flag.meta.id}` is raised"))
+                actions.append(Action("provide-fact", f"give {', '.join(missing)}", flag.meta.id, ruleset_id))
+                outcomes.append(Outcome.FLAGGED)
+        return _Judged(Outcome.strictest(outcomes), reasons, actions)
+
+    @staticmethod
+    def _review(rs: RulesetSnapshot, control: CControl, facts: Mapping[str, Any]) -> tuple[str, Meta | None]:
+        policy, source = control.review_policy, None
+        for r in rs.reviews:
+            if control.meta.id not in r.applies_to or r.pred(facts) is not True:
+                continue
+            if not set(r.evidence) <= facts["evidence"]:
+                continue
+            if _REVIEW_LENIENCY[r.policy] < _REVIEW_LENIENCY[policy] or source is None:
+                policy, source = r.policy, r.meta
+        return policy, source
+
+    def _clear(self, rs: RulesetSnapshot, meta: Meta, requires: str, review: tuple[str, Meta | None], message: str,
+               shown: list[str], facts: Mapping[str, Any], reasons: list[Reason], actions: list[Action],
+               why: Any) -> Outcome:
+        """Decide one applying control (or party hit) against the authorizations that cover it."""
+        ruleset_id = rs.version.id
+        policy, policy_meta = review
+        if requires == "prohibited":
+            reasons.append(_reason(meta, "control" if meta.id not in {p.meta.id for p in rs.parties} else "party",
+                                   Outcome.BLOCKED, shown, message or "prohibited"))
+            return Outcome.BLOCKED
+        cleared: list[CAuthorization] = []
+        pending: list[tuple[CAuthorization, list[str]]] = []
+        for a in rs.authorizations:
+            if meta.id not in a.covers and not ("parties" in a.covers and meta.id in {p.meta.id for p in rs.parties}):
+                continue
+            if a.pred(facts) is not True:
+                continue
+            if a.licence and not facts["licences"]:
+                continue
+            missing = [e for e in a.evidence if e not in facts["evidence"]]
+            if missing or a.quota is not None:
+                pending.append((a, missing))
+            else:
+                cleared.append(a)
+        kind = "party" if any(p.meta.id == meta.id for p in rs.parties) else "control"
+        if cleared:
+            a = min(cleared, key=lambda x: x.meta.id)
+            reasons.append(_reason(meta, kind, Outcome.PERMITTED, shown, message or "licence required"))
+            reasons.append(_reason(a.meta, "authorization", Outcome.PERMITTED, why(a.cond),
+                                   f"clears `{meta.id}`"))
+            return Outcome.PERMITTED
+        if pending:
+            reasons.append(_reason(meta, kind, Outcome.FLAGGED, shown, message or "licence required"))
+            for a, missing in sorted(pending, key=lambda p: p[0].meta.id):
+                facts_a = why(a.cond) + [f"evidence lacks {m}" for m in missing]
+                reasons.append(_reason(a.meta, "authorization", Outcome.FLAGGED, facts_a,
+                                       f"can clear `{meta.id}` once its conditions are shown"))
+                for m in missing:
+                    detail = f"show `{m}`" + (f": {a.action}" if a.action else "")
+                    actions.append(Action("provide-evidence", detail, a.meta.id, ruleset_id))
+                if a.quota is not None:
+                    key = f" per {', '.join(a.quota.key)}" if a.quota.key else ""
+                    actions.append(Action("check-quota", f"count {facts['quantity']} against the quota of "
+                                          f"{a.quota.quantity} per {a.quota.per.replace('_', ' ')}{key}",
+                                          a.meta.id, ruleset_id))
+            return Outcome.FLAGGED
+        reasons.append(_reason(meta, kind, Outcome.BLOCKED, shown, message or "licence required"))
+        if policy_meta is not None:
+            reasons.append(_reason(policy_meta, "review-policy", None, [], f"review policy for `{meta.id}`: "
+                                   f"{policy.replace('_', ' ')}"))
+        detail = "obtain a licence"
+        if policy != "none":
+            detail += f" (review policy: {policy.replace('_', ' ')})"
+        actions.append(Action("obtain-licence", detail, meta.id, ruleset_id))
+        return Outcome.BLOCKED
+
+    def _screen(self, rs: RulesetSnapshot, tx: Transaction, facts: Mapping[str, Any], reasons: list[Reason],
+                actions: list[Action], outcomes: list[Outcome], why: Any) -> None:
+        if not rs.parties:
+            return
+        for role in _ROLES:
+            party: Party | None = getattr(tx, role)
+            if party is None:
+                continue
+            hits: list[CParty] = list(rs.party_index.lookup(party.name))
+            for entry in sorted(hits, key=lambda p: p.meta.id):
+                shown = [f"{role}.name `{party.name}` matches `{entry.names[0]}` ({entry.list}, listed "
+                         f"{entry.listed.isoformat()})"]
+                if entry.effect == "flag":
+                    reasons.append(_reason(entry.meta, "party", Outcome.FLAGGED, shown, f"{role} is on the {entry.list}"))
+                    actions.append(Action("review", f"review {role} `{party.name}` against `{entry.meta.id}`",
+                                          entry.meta.id, rs.version.id))
+                    outcomes.append(Outcome.FLAGGED)
+                    continue
+                requires = "prohibited" if entry.effect == "prohibited" else "licence"
+                outcomes.append(self._clear(rs, entry.meta, requires, (entry.review_policy, None),
+                                            f"{role} is on the {entry.list}", shown, facts, reasons, actions, why))
+
+
+def _signature(v: Verdict) -> tuple[Any, ...]:
+    return (v.outcome, v.classifications, tuple((r.rule, r.effect) for r in v.reasons),
+            tuple(r.sha256 for r in v.rulesets))
+
+
+def load(path: str | Path | None = None, *, backend: Literal["native", "durable"] = "native") -> Engine:
+    """Load, validate and index the rulesets under *path* (the bundled ones when None).
+
+    Raises:
+        RulesetInvalid: with every error found, each at file:line:col.
+    """
+    catalog, result = load_catalog(Path(path) if path is not None else None)
+    if catalog is None:
+        raise RulesetInvalid(result.errors)
+    if backend == "durable":
+        from .backends.durable import DurableEngine  # optional extra, imported only when asked for
+
+        return DurableEngine(catalog)
+    if backend != "native":
+        raise ValueError(f"unknown backend `{backend}`; expected `native` or `durable`")
+    return Engine(catalog)
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -1,0 +1,502 @@
+"""The ruleset file format (version 1) as strict, frozen pydantic models.
+
+One YAML file is one version of one ruleset. The models check shape and types;
+cross-references, country codes and condition semantics are the validator's
+job. Field docstrings become the descriptions of the published JSON Schema
+(``exportrules schema``), so they are written for rule authors.
+
+Dates: ``since`` is the first day an entry is in force and ``until`` the last
+day (inclusive), so "suspended 2025-11-10 through 2026-11-09" is written as it
+reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    PositiveInt,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
+
+from .diagnostics import Diagnostic, DiagnosticCode, did_you_mean
+from .loader import Document
+
+__all__ = [
+    "Authorization",
+    "Classification",
+    "Condition",
+    "Control",
+    "Equivalent",
+    "Expectation",
+    "Flag",
+    "Group",
+    "Item",
+    "Member",
+    "Party",
+    "Property",
+    "Quota",
+    "ReviewOverride",
+    "Ruleset",
+    "ScreeningSettings",
+    "SECTIONS",
+    "parse_ruleset",
+]
+
+_CONDITION_SCHEMA: dict[str, Any] = {
+    "description": (
+        "A structured condition: `{all: [...]}`, `{any: [...]}`, `{not: {...}}`, or a mapping of "
+        "dotted transaction fields to a value (equality) or to operators "
+        "(eq ne in not_in lt lte gt gte between exists contains). Several keys in one mapping "
+        "must all hold."
+    ),
+    "type": "object",
+    "minProperties": 1,
+}
+
+Condition = Annotated[dict[str, Any], WithJsonSchema(_CONDITION_SCHEMA)]
+"""A structured condition; parsed and checked by :mod:`exportrules.conditions`."""
+
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+Identifier = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")]
+Outcome = Literal["permitted", "flagged", "blocked"]
+ReviewPolicy = Literal[
+    "presumption_of_approval",
+    "case_by_case",
+    "presumption_of_denial",
+    "policy_of_denial",
+    "none",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True, populate_by_name=True
+    )
+
+
+class _Dated(_Model):
+    since: dt.date | None = None
+    """First day in force; the version's effective date when absent."""
+    until: dt.date | None = None
+    """Last day in force (inclusive); open-ended when absent."""
+
+
+class _Rule(_Dated):
+    citation: str = Field(min_length=1)
+    """The legal source: Federal Register citation and CFR paragraph where known."""
+    uncertain: bool = False
+    """True when the fact rests on one secondary source or is inferred; shown in verdict reasons."""
+    note: str | None = None
+    """Free text for reviewers; not used by the engine."""
+
+
+class Member(_Dated):
+    """A dated membership of one country in a group."""
+
+    country: CountryCode
+    """ISO 3166-1 alpha-2 code."""
+    uncertain: bool = False
+    """True when the membership or its dates rest on one secondary source."""
+    note: str | None = None
+    """Why the dates are what they are."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_code(cls, data: Any) -> Any:
+        return {"country": data} if isinstance(data, str) else data
+
+
+class Group(_Model):
+    """A country group or coalition whose members are dated."""
+
+    id: Identifier
+    """The name conditions use, e.g. `D:5` or `pax-silica`."""
+    name: str | None = None
+    """Human-readable name."""
+    kind: Literal["country-group", "coalition", "tier"] = "country-group"
+    """What sort of group this is; coalitions carry no legal effect of their own."""
+    members: list[Member]
+    """Countries, as bare codes or as `{country, since, until}`."""
+    citation: str = Field(min_length=1)
+    """Source of the list."""
+    uncertain: bool = False
+    """True when the list rests on one secondary source."""
+    note: str | None = None
+    """Free text for reviewers."""
+
+
+class Equivalent(_Rule):
+    """A destination judged as another wherever a group names the latter (Hong Kong as China)."""
+
+    id: Identifier
+    """Entry id."""
+    country: CountryCode
+    """The country judged as another."""
+    judged_as: CountryCode
+    """The country whose group memberships it takes on."""
+
+
+class Item(_Model):
+    """A catalogue entry: the parameters of a chip, board, computer or memory stack."""
+
+    id: Identifier
+    """Lowercase vendor-model slug, e.g. `nvidia-h100-sxm`."""
+    name: str
+    """Marketing name."""
+    vendor: str
+    """Manufacturer."""
+    kind: Literal["ic", "computer", "hbm"] = "ic"
+    """`ic` for an integrated circuit, `computer` for boards, servers and assemblies, `hbm` for memory."""
+    tpp: NonNegativeFloat | None = None
+    """Total processing performance (dense, highest over precisions); absent when unknown."""
+    performance_density: NonNegativeFloat | None = None
+    """TPP per mm² of applicable die area; absent when unknown."""
+    datacenter: bool | None = None
+    """Designed or marketed for use in datacenters; absent when unknown."""
+    memory_bandwidth: NonNegativeFloat | None = None
+    """Total DRAM bandwidth in GB/s."""
+    io_bandwidth: NonNegativeFloat | None = None
+    """Aggregate bidirectional I/O (interconnect) bandwidth in GB/s."""
+    hbm_bandwidth_density: NonNegativeFloat | None = None
+    """Memory bandwidth density in GB/s per mm² (3A090.c)."""
+    die_area: NonNegativeFloat | None = None
+    """Applicable die area in mm²."""
+    eccn: str | None = None
+    """A declared ECCN, when the vendor publishes one."""
+    citation: str = Field(min_length=1)
+    """Where the figures come from."""
+    uncertain: bool = False
+    """True when a figure is estimated or single-source."""
+    note: str | None = None
+    """Free text for reviewers."""
+
+
+class Classification(_Rule):
+    """Item parameters that put an item in a control class (an ECCN paragraph)."""
+
+    id: Identifier
+    """The class id, e.g. `3A090.a`."""
+    when: Condition
+    """Parameters that meet the class."""
+    unless: Condition | None = None
+    """Exclusions (e.g. Note 2's non-datacenter carve-out)."""
+
+
+class Control(_Rule):
+    """A curb: a licence requirement or a prohibition."""
+
+    id: Identifier
+    """Rule id, unique in the ruleset."""
+    classes: list[Identifier] = []
+    """Control classes the rule applies to; empty means any item."""
+    when: Condition | None = None
+    """Further conditions (destination, parties, item parameters)."""
+    requires: Literal["licence", "prohibited"]
+    """`licence`: blocked unless an authorization covers it; `prohibited`: blocked outright."""
+    review_policy: ReviewPolicy = "none"
+    """How a licence application is reviewed, when one is required."""
+    message: str | None = None
+    """One-line summary shown in verdict reasons."""
+
+
+class ReviewOverride(_Rule):
+    """A change of licence review policy for some controls under some conditions."""
+
+    id: Identifier
+    """Rule id."""
+    applies_to: list[Identifier] = Field(min_length=1)
+    """Control ids whose review policy this changes."""
+    when: Condition | None = None
+    """When the changed policy applies."""
+    policy: ReviewPolicy
+    """The review policy that applies instead."""
+    requires_evidence: list[str] = []
+    """Evidence the transaction must list for the changed policy to apply."""
+
+
+class Quota(_Model):
+    """A quantity cap that the stateful monitor enforces; the stateless judge reports it as an action."""
+
+    quantity: PositiveInt
+    """Units allowed per period and key."""
+    per: Literal["calendar_year", "total"] = "calendar_year"
+    """The period the quantity is counted over."""
+    key: list[str] = []
+    """Transaction fields the quota is counted per, e.g. `[destination]`."""
+
+
+class Authorization(_Rule):
+    """A clearance: licence exception, general licence, approved-entity list or licence held."""
+
+    id: Identifier
+    """Rule id."""
+    covers: list[Identifier] = Field(min_length=1)
+    """Ids of the controls or parties this can clear; `parties` means every party of this ruleset."""
+    when: Condition | None = None
+    """When the authorization is available."""
+    requires_evidence: list[str] = []
+    """Evidence the transaction must list; when missing, the verdict is flagged with the action named."""
+    requires_licence: bool = False
+    """True when the transaction must list a licence for this authorization to clear anything."""
+    quota: Quota | None = None
+    """A declared quota; reported as an action to check it."""
+    action: str | None = None
+    """What to do to satisfy the required evidence, shown in the verdict's actions."""
+
+
+class Flag(_Rule):
+    """A red flag: never blocks, always flags for a person to look."""
+
+    id: Identifier
+    """Rule id."""
+    when: Condition
+    """When the flag is raised."""
+    action: str | None = None
+    """What the person should do."""
+    message: str | None = None
+    """One-line summary shown in verdict reasons."""
+
+
+class Party(_Rule):
+    """A restricted-party list entry."""
+
+    id: Identifier
+    """Entry id."""
+    names: list[str] = Field(min_length=1)
+    """Listed names."""
+    aliases: list[str] = []
+    """Other names it is known by."""
+    country: CountryCode | None = None
+    """Country of the listed address."""
+    listed: dt.date
+    """Date the listing took effect."""
+    effect: Literal["prohibited", "licence", "flag"]
+    """What a match does: `prohibited` blocks, `licence` blocks unless an authorization covers it, `flag` flags."""
+    review_policy: ReviewPolicy = "presumption_of_denial"
+    """Licence review policy for the entry."""
+    list_: str = Field("entity-list", alias="list")
+    """Which list the entry belongs to."""
+    footnote: str | None = None
+    """Foreign-direct-product footnote, e.g. `FN4`."""
+
+
+class ScreeningSettings(_Model):
+    """Thresholds for name screening against this ruleset's parties."""
+
+    review_score: float = Field(90.0, ge=0, le=100)
+    """Fuzzy score at or above which a name is flagged for review."""
+
+
+class _OutcomeSet(_Model):
+    in_: list[Outcome] | None = Field(None, alias="in")
+    """The outcome must be one of these."""
+    not_: list[Outcome] | None = Field(None, alias="not")
+    """The outcome must not be one of these."""
+
+
+class Expectation(_Model):
+    """What a property expects of every transaction in its scope."""
+
+    outcome: Outcome | _OutcomeSet | None = None
+    """An outcome, or `{in: [...]}` / `{not: [...]}`."""
+    classifications: list[Identifier] = []
+    """Classes every verdict must carry."""
+    reasons: list[Identifier] = []
+    """Rule ids every verdict must cite."""
+
+
+class Property(_Model):
+    """An invariant checked by `exportrules test` over generated transactions."""
+
+    id: Identifier
+    """Property id."""
+    for_all: Condition | None = None
+    """The scope: transactions this property speaks about."""
+    expect: Expectation | None = None
+    """What every verdict in scope must satisfy."""
+    monotone: str | None = None
+    """A numeric field whose increase never relaxes the outcome, e.g. `item.tpp`."""
+    no_weaker_than: str | None = None
+    """`<ruleset>@<version>`: inside the scope, verdicts are at least as strict as under that version."""
+    members_no_stricter: str | None = None
+    """A group: moving the destination into it never makes the outcome stricter."""
+    citation: str | None = None
+    """The legal source of the invariant."""
+    note: str | None = None
+    """Free text for reviewers."""
+
+
+class Ruleset(_Model):
+    """One version of one ruleset."""
+
+    ruleset: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)*$")]
+    """Stable id, e.g. `us-ear/advanced-computing`."""
+    title: str | None = None
+    """Human-readable title."""
+    jurisdiction: str = Field(min_length=1)
+    """Whose rules these are: `US`, `CN`, `MY`, … or `INTL` for coalitions."""
+    version: dt.date
+    """Versions of one ruleset order by this date."""
+    effective: dt.date
+    """In force from this date until the next version's effective date."""
+    published: dt.date | None = None
+    """Publication date of the source."""
+    citation: str = Field(min_length=1)
+    """The source of this version (e.g. `88 FR 73458`)."""
+    uncertain: bool = False
+    """True when the whole version rests on one secondary source."""
+    amends: dt.date | None = None
+    """When set, this file is a patch on that version: entries add or replace by id."""
+    remove: list[Identifier] = []
+    """With `amends`: ids of entries to drop from the amended version."""
+    uses: list[str] = []
+    """Ids of rulesets whose groups, classes or items this one refers to."""
+    note: str | None = None
+    """Free text for reviewers."""
+    screening: ScreeningSettings | None = None
+    """Name-screening thresholds for this ruleset's parties."""
+    groups: list[Group] = []
+    """Country groups and coalitions."""
+    equivalents: list[Equivalent] = []
+    """Destinations judged as another (Hong Kong as China)."""
+    items: list[Item] = []
+    """Catalogue entries."""
+    classifications: list[Classification] = []
+    """Item parameters → control classes."""
+    controls: list[Control] = []
+    """Curbs."""
+    review_policies: list[ReviewOverride] = []
+    """Changes of licence review policy."""
+    authorizations: list[Authorization] = []
+    """Clearances."""
+    flags: list[Flag] = []
+    """Red flags."""
+    parties: list[Party] = []
+    """Restricted parties."""
+    properties: list[Property] = []
+    """Invariants checked by `exportrules test`."""
+
+
+SECTIONS: tuple[str, ...] = (
+    "groups",
+    "equivalents",
+    "items",
+    "classifications",
+    "controls",
+    "review_policies",
+    "authorizations",
+    "flags",
+    "parties",
+    "properties",
+)
+"""The list sections whose entries carry ids; amendments patch these by id."""
+
+_DATE_TYPES = {"date_type", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact"}
+
+
+def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The model class whose field list applies at *loc* (for did-you-mean hints)."""
+    model: Any = Ruleset
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            return model if isinstance(model, type) else None
+        model = _first_model(field.annotation)
+        if model is None:
+            return None
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _first_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _first_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _field_names(model: type[BaseModel]) -> list[str]:
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _clean_loc(loc: tuple[str | int, ...], data: Any) -> tuple[str | int, ...]:
+    """Drop pydantic's union-branch labels so the path follows the data."""
+    out: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and isinstance(part, str) and not out[-1:] == [part]:
+            out.append(part)  # a missing or unknown key: keep it; the span lookup walks up
+            node = None
+        # anything else is a branch label such as `_OutcomeSet` or `literal['blocked']`
+    return tuple(out)
+
+
+def parse_ruleset(doc: Document) -> tuple[Ruleset | None, list[Diagnostic]]:
+    """Check a loaded document against the format; every problem at once.
+
+    Returns the model (None when the shape is wrong) and the diagnostics,
+    each pointing at the file, line and column of the offending node.
+    """
+    if not isinstance(doc.data, dict):
+        span = doc.source_map.span_for(())
+        return None, [Diagnostic("invalid-value", "a ruleset file must be a mapping", span)]
+    try:
+        return Ruleset.model_validate(doc.data), []
+    except ValidationError as exc:
+        found: list[Diagnostic] = []
+        seen: set[tuple[str, tuple[str | int, ...]]] = set()
+        for err in exc.errors():
+            loc = _clean_loc(tuple(err["loc"]), doc.data)
+            kind = err["type"]
+            code: DiagnosticCode
+            help_text = None
+            field = str(loc[-1]) if loc else ""
+            if kind == "extra_forbidden":
+                code = "unknown-field"
+                parent = _model_at(loc[:-1])
+                choices = _field_names(parent) if parent else []
+                help_text = did_you_mean(field, choices)
+                message = f"unknown key `{field}`"
+                span = doc.source_map.span_for(loc, key=True)
+            elif kind == "missing":
+                code = "missing-field"
+                message = f"missing required key `{field}`"
+                span = doc.source_map.span_for(loc)
+            elif kind in _DATE_TYPES:
+                code = "invalid-date"
+                message = f"`{field}`: {err['input']!r} is not a date (write YYYY-MM-DD)"
+                span = doc.source_map.span_for(loc)
+            else:
+                code = "invalid-value"
+                message = f"`{field}`: {err['msg'][0].lower()}{err['msg'][1:]}"
+                span = doc.source_map.span_for(loc)
+            key = (code, loc)
+            if key in seen:
+                continue
+            seen.add(key)
+            found.append(
+                Diagnostic(code, message, span, help=help_text, path=".".join(str(p) for p in loc))
+            )
+        return None, found
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -1,0 +1,210 @@
+"""The question asked: a transaction, as the JSON contract of DESIGN §5.
+
+``Transaction`` is a frozen pydantic model used at the boundary only; the
+engine works on the flat fact mapping that :func:`facts_of` derives from it.
+Errors name the field (``buyer.country``) and never leak pydantic's names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from dateutil import parser as date_parser
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    ValidationError,
+    field_validator,
+)
+
+from .conditions import is_country_code
+from .diagnostics import Diagnostic
+from .errors import TransactionInvalid
+
+__all__ = ["ItemSpec", "Owner", "Party", "Transaction", "parse_date", "parse_transaction"]
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_date(value: Any) -> dt.date:
+    """A calendar date from a date, an ISO string, or a looser but unambiguous string.
+
+    ``2026-03-01`` and ``1 March 2026`` are accepted; ``03/04/2026`` is refused
+    because day-first and month-first readings differ.
+
+    Raises:
+        ValueError: when the text is not a date or is ambiguous.
+    """
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("expected a date such as 2026-03-01")
+    text = value.strip()
+    if _ISO_DATE.match(text):
+        return dt.date.fromisoformat(text)
+    try:
+        month_first = date_parser.parse(text, dayfirst=False, default=dt.datetime(1, 1, 1))
+        day_first = date_parser.parse(text, dayfirst=True, default=dt.datetime(1, 1, 1))
+    except (ValueError, OverflowError):
+        raise ValueError(f"`{text}` is not a date; write YYYY-MM-DD") from None
+    if month_first != day_first:
+        raise ValueError(f"`{text}` is ambiguous (day and month could be swapped); write YYYY-MM-DD")
+    if month_first.year == 1:
+        raise ValueError(f"`{text}` has no year; write YYYY-MM-DD")
+    return month_first.date()
+
+
+def _country(value: Any) -> Any:
+    if isinstance(value, str):
+        code = value.strip().upper()
+        if not is_country_code(code):
+            raise ValueError(f"`{value}` is not an ISO 3166-1 alpha-2 country code")
+        return code
+    return value
+
+
+Country = Annotated[str, BeforeValidator(_country)]
+DateField = Annotated[dt.date, BeforeValidator(parse_date)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class Owner(_Model):
+    """An owner of a party, with its share and, recursively, its own owners."""
+
+    name: str = Field(min_length=1)
+    """Owner's name."""
+    share: float = Field(gt=0, le=1)
+    """Fraction owned, in (0, 1]."""
+    country: Country | None = None
+    """Owner's country."""
+    owners: tuple[Owner, ...] = ()
+    """The owner's own owners."""
+
+
+class Party(_Model):
+    """A buyer, end user, consignee or seller."""
+
+    name: str = Field(min_length=1)
+    """Legal name."""
+    country: Country | None = None
+    """Where the party is located."""
+    headquarters: Country | None = None
+    """Where the party (or its ultimate parent) is headquartered; taken as `country` when absent."""
+    owners: tuple[Owner, ...] = ()
+    """Who owns the party."""
+
+
+class ItemSpec(_Model):
+    """An item described by its parameters rather than a catalogue id."""
+
+    name: str | None = None
+    """Name, for the record."""
+    tpp: NonNegativeFloat | None = None
+    """Total processing performance."""
+    performance_density: NonNegativeFloat | None = None
+    """TPP per mm² of applicable die area."""
+    datacenter: bool | None = None
+    """Designed or marketed for use in datacenters."""
+    memory_bandwidth: NonNegativeFloat | None = None
+    """Total DRAM bandwidth, GB/s."""
+    io_bandwidth: NonNegativeFloat | None = None
+    """Aggregate bidirectional I/O bandwidth, GB/s."""
+    hbm_bandwidth_density: NonNegativeFloat | None = None
+    """Memory bandwidth density, GB/s/mm²."""
+    kind: Literal["ic", "computer", "hbm"] = "ic"
+    """`ic`, `computer` or `hbm`."""
+    eccn: str | None = None
+    """A declared ECCN."""
+    vendor: str | None = None
+    """Manufacturer."""
+
+
+class Transaction(_Model):
+    """One shipment to judge."""
+
+    id: str | None = None
+    """Caller's reference, echoed in the verdict."""
+    date: DateField
+    """Date of the export (the evaluation date unless `as_of` is given)."""
+    item: Annotated[str, Field(min_length=1)] | ItemSpec
+    """A catalogue id, or the item's parameters."""
+    quantity: int = Field(1, ge=1)
+    """Units shipped."""
+    ship_from: Country = "US"
+    """Country the item is exported or reexported from."""
+    destination: Country
+    """Country of destination."""
+    buyer: Party | None = None
+    """The purchaser."""
+    end_user: Party | None = None
+    """The end user, when not the buyer."""
+    consignee: Party | None = None
+    """The ultimate consignee, when not the buyer."""
+    seller: Party | None = None
+    """The seller, when it matters (for example, to the importing country's lists)."""
+    end_use: str | None = None
+    """Declared end use, e.g. `datacenter`."""
+    evidence: tuple[str, ...] = ()
+    """Evidence names shown (see the README for the vocabulary)."""
+    licences: tuple[str, ...] = ()
+    """Licences held for this shipment."""
+
+    @field_validator("quantity", mode="before")
+    @classmethod
+    def _no_float_quantity(cls, v: Any) -> Any:
+        if isinstance(v, bool) or (isinstance(v, float) and not v.is_integer()):
+            raise ValueError("quantity must be a whole number of units")
+        return v
+
+
+def parse_transaction(data: Any, *, line: int | None = None) -> Transaction:
+    """Validate a decoded JSON object as a transaction.
+
+    Raises:
+        TransactionInvalid: with one diagnostic per bad field, naming it.
+    """
+    if isinstance(data, Transaction):
+        return data
+    where = f"line {line}: " if line is not None else ""
+    if not isinstance(data, dict):
+        raise TransactionInvalid(
+            [Diagnostic("invalid-transaction", f"{where}a transaction must be a JSON object")]
+        )
+    try:
+        return Transaction.model_validate(data)
+    except ValidationError as exc:
+        found: list[Diagnostic] = []
+        seen: set[str] = set()
+        for err in exc.errors():
+            loc = [p for p in err["loc"] if not (isinstance(p, str) and (p in ("ItemSpec",) or "[" in p))]
+            if loc and loc[0] == "item" and len(err["loc"]) > 1 and err["loc"][1] == "str":
+                continue  # the object branch explains item errors better
+            field = ".".join(str(p) for p in loc) or "(transaction)"
+            if field in seen:
+                continue
+            seen.add(field)
+            kind = err["type"]
+            if kind == "missing":
+                msg = f"`{field}` is required"
+            elif kind == "extra_forbidden":
+                msg = f"`{field}` is not a transaction field"
+            elif kind == "value_error":
+                msg = f"`{field}`: {str(err['ctx'].get('error', err['msg']))}"
+            else:
+                msg = f"`{field}`: {err['msg'][0].lower()}{err['msg'][1:]} (got {err.get('input')!r})"
+            found.append(Diagnostic("invalid-transaction", where + msg, path=field))
+        raise TransactionInvalid(found) from None
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

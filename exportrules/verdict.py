@@ -1,0 +1,190 @@
+"""The answer: outcome, reasons, actions, and the rulesets that gave it.
+
+Outcomes are ordered ``permitted < flagged < blocked`` and the strictest wins,
+within a ruleset, across the rulesets of one jurisdiction, and overall:
+
+* **blocked**: a control applies and nothing clears it, or a party or
+  destination is prohibited;
+* **flagged**: it may proceed only after a named action (a notification, a
+  quota check, a review of a possible name match), or a red flag or a missing
+  fact needs a person;
+* **permitted**: no control applies, or each one is cleared with its
+  conditions met.
+
+Reasons are the rules that decided the verdict (Cedar's reason set), each
+with its citation, the file:line where the rule is written, and the facts that
+matched. The JSON form is deterministic: the same transaction against the
+same ruleset hashes gives byte-identical output.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+__all__ = ["Action", "Outcome", "Reason", "RulesetUsed", "Verdict"]
+
+
+class Outcome(str, Enum):
+    """The three outcomes, ordered from least to most strict."""
+
+    PERMITTED = "permitted"
+    FLAGGED = "flagged"
+    BLOCKED = "blocked"
+
+    @property
+    def rank(self) -> int:
+        """0 for permitted, 1 for flagged, 2 for blocked."""
+        return _RANK[self]
+
+    def __str__(self) -> str:
+        return self.value
+
+    @staticmethod
+    def strictest(outcomes: Any) -> Outcome:
+        """The strictest of *outcomes* (permitted for none)."""
+        best = Outcome.PERMITTED
+        for o in outcomes:
+            if _RANK[o] > _RANK[best]:
+                best = o
+        return best
+
+
+_RANK = {Outcome.PERMITTED: 0, Outcome.FLAGGED: 1, Outcome.BLOCKED: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One rule that decided (or informed) the verdict."""
+
+    rule: str
+    """Rule id."""
+    kind: str
+    """`classification`, `control`, `authorization`, `review-policy`, `flag`, `party`, `missing-fact`, `input`."""
+    effect: Outcome | None
+    """The outcome this rule pushes towards; None for information (classifications)."""
+    ruleset: str
+    version: str
+    jurisdiction: str
+    citation: str
+    source: str
+    """``file:line:col`` where the rule is written."""
+    facts: tuple[str, ...] = ()
+    """The facts that matched, e.g. ``item.tpp 15832 >= 4800``."""
+    message: str = ""
+    uncertain: bool = False
+    """The rule rests on a single secondary source or an inference."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form."""
+        out: dict[str, Any] = {
+            "rule": self.rule,
+            "kind": self.kind,
+            "effect": self.effect.value if self.effect else None,
+            "ruleset": self.ruleset,
+            "version": self.version,
+            "jurisdiction": self.jurisdiction,
+            "citation": self.citation,
+            "source": self.source,
+            "facts": list(self.facts),
+            "message": self.message,
+        }
+        if self.uncertain:
+            out["uncertain"] = True
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """Something still owed before the shipment may go."""
+
+    kind: str
+    """`obtain-licence`, `provide-evidence`, `check-quota`, `review-match`, `provide-fact`, `review`."""
+    detail: str
+    rule: str
+    ruleset: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form."""
+        return {"kind": self.kind, "detail": self.detail, "rule": self.rule, "ruleset": self.ruleset}
+
+
+@dataclass(frozen=True, slots=True)
+class RulesetUsed:
+    """A ruleset version consulted, with its content hash."""
+
+    id: str
+    version: str
+    jurisdiction: str
+    sha256: str
+    outcome: Outcome | None = None
+    """This ruleset's own outcome (None for rulesets that only supply groups or items)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form."""
+        return {
+            "id": self.id,
+            "version": self.version,
+            "jurisdiction": self.jurisdiction,
+            "sha256": self.sha256,
+            "outcome": self.outcome.value if self.outcome else None,
+        }
+
+
+_KIND_ORDER = {
+    "input": 0, "missing-fact": 1, "classification": 2, "party": 3, "control": 4, "review-policy": 5,
+    "authorization": 6, "flag": 7,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The judgment of one transaction."""
+
+    outcome: Outcome
+    classifications: tuple[str, ...]
+    reasons: tuple[Reason, ...]
+    actions: tuple[Action, ...]
+    rulesets: tuple[RulesetUsed, ...]
+    as_of: dt.date
+    transaction_id: str | None
+    jurisdictions: dict[str, Outcome] = field(default_factory=dict)
+    """Each jurisdiction's own outcome."""
+
+    @property
+    def permitted(self) -> bool:
+        """True when the outcome is permitted."""
+        return self.outcome is Outcome.PERMITTED
+
+    def reason_ids(self) -> list[str]:
+        """Ids of the rules cited."""
+        return [r.rule for r in self.reasons]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form, in the contract's key order."""
+        return {
+            "outcome": self.outcome.value,
+            "classifications": list(self.classifications),
+            "reasons": [r.to_dict() for r in self.reasons],
+            "actions": [a.to_dict() for a in self.actions],
+            "rulesets": [r.to_dict() for r in self.rulesets],
+            "jurisdictions": {k: v.value for k, v in sorted(self.jurisdictions.items())},
+            "as_of": self.as_of.isoformat(),
+            "transaction_id": self.transaction_id,
+        }
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """Deterministic JSON text."""
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    @staticmethod
+    def sort_reasons(reasons: list[Reason]) -> tuple[Reason, ...]:
+        """Reasons in a canonical order that does not depend on rule order in files."""
+        return tuple(sorted(reasons, key=lambda r: (r.ruleset, _KIND_ORDER.get(r.kind, 9), r.rule, r.facts)))
+
+
+def __dir__() -> list[str]:
+    return list(__all__)
