@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostics import Diagnostic, ValidationResult, did_you_mean
-from .errors import RulesetInvalid
 from .loader import LoadFailure, iter_ruleset_files, load_path
 from .model import SECTIONS, Ruleset, parse_ruleset
 from .source import Path_, SourceMap

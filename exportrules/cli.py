@@ -65,8 +65,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_out = Console(highlight=False, soft_wrap=False)
-_err = Console(stderr=True, highlight=False)
+_out = Console(highlight=False, soft_wrap=True)
+_err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 RulesetsOpt = Annotated[
     Path | None, typer.Option("--rulesets", "-r", help="Directory of rulesets (default: the bundled ones).")
@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     except ExportRulesError as exc:  # a public error that escaped a command: still user-facing
         _err.print(str(exc), markup=False)
         return ExitCode.INVALID
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
+    except Exception as exc:
         import click
 
         if isinstance(exc, click.exceptions.ClickException):

@@ -30,8 +30,8 @@ from typing import Any, Literal
 from .catalog import Catalog, RulesetVersion, load_catalog
 from .compiler import CAuthorization, CControl, Compiler, CParty, Meta, RulesetSnapshot, Snapshot
 from .conditions import explain, missing_fields
-from .diagnostics import did_you_mean
-from .errors import RulesetInvalid
+from .diagnostics import Diagnostic, did_you_mean
+from .errors import BackendUnavailable, RulesetInvalid
 from .transaction import Party, Transaction, parse_date, parse_transaction
 from .verdict import Action, Outcome, Reason, RulesetUsed, Verdict
 
@@ -272,7 +272,8 @@ class Engine:
             if cls_state is None or when is None:
                 missing = sorted(set(missing_fields(control.cond, facts))
                                  | {f for c in unknown for f in unknown_classes[c]})
-                reasons.append(_reason(control.meta, "missing-fact", Outcome.FLAGGED, [f"{m} not given" for m in missing],
+                reasons.append(_reason(control.meta, "missing-fact", Outcome.FLAGGED,
+                                       [f"{m} not given" for m in missing],
                                        f"cannot tell whether `{control.meta.id}` applies without "
                                        f"{', '.join(missing) or 'more facts'}"))
                 actions.append(Action("provide-fact", f"give {', '.join(missing) or 'the missing facts'}",
@@ -381,7 +382,8 @@ class Engine:
                 shown = [f"{role}.name `{party.name}` matches `{entry.names[0]}` ({entry.list}, listed "
                          f"{entry.listed.isoformat()})"]
                 if entry.effect == "flag":
-                    reasons.append(_reason(entry.meta, "party", Outcome.FLAGGED, shown, f"{role} is on the {entry.list}"))
+                    reasons.append(_reason(entry.meta, "party", Outcome.FLAGGED, shown,
+                                           f"{role} is on the {entry.list}"))
                     actions.append(Action("review", f"review {role} `{party.name}` against `{entry.meta.id}`",
                                           entry.meta.id, rs.version.id))
                     outcomes.append(Outcome.FLAGGED)
@@ -401,14 +403,14 @@ def load(path: str | Path | None = None, *, backend: Literal["native", "durable"
 
     Raises:
         RulesetInvalid: with every error found, each at file:line:col.
+        BackendUnavailable: for ``backend="durable"``, which this release does not ship.
     """
     catalog, result = load_catalog(Path(path) if path is not None else None)
     if catalog is None:
         raise RulesetInvalid(result.errors)
     if backend == "durable":
-        from .backends.durable import DurableEngine  # optional extra, imported only when asked for
-
-        return DurableEngine(catalog)
+        raise BackendUnavailable([Diagnostic(
+            "invalid-value", "the durable_rules backend is not available in this release; use backend=\"native\"")])
     if backend != "native":
         raise ValueError(f"unknown backend `{backend}`; expected `native` or `durable`")
     return Engine(catalog)

@@ -147,6 +147,7 @@ class _Walker:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.walk(item, (*path, i)) for i, item in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)
         return self.scalar(node, path)
 
     def scalar(self, node: yaml.ScalarNode, path: Path_ | None = None) -> Any:

@@ -30,6 +30,7 @@ from .diagnostics import Diagnostic, DiagnosticCode, did_you_mean
 from .loader import Document
 
 __all__ = [
+    "SECTIONS",
     "Authorization",
     "Classification",
     "Condition",
@@ -46,7 +47,6 @@ __all__ = [
     "ReviewOverride",
     "Ruleset",
     "ScreeningSettings",
-    "SECTIONS",
     "parse_ruleset",
 ]
 
@@ -442,7 +442,7 @@ def _clean_loc(loc: tuple[str | int, ...], data: Any) -> tuple[str | int, ...]:
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             out.append(part)
             node = node[part]
-        elif isinstance(node, dict) and isinstance(part, str) and not out[-1:] == [part]:
+        elif isinstance(node, dict) and isinstance(part, str) and out[-1:] != [part]:
             out.append(part)  # a missing or unknown key: keep it; the span lookup walks up
             node = None
         # anything else is a branch label such as `_OutcomeSet` or `literal['blocked']`

@@ -31,7 +31,8 @@ def render_diagnostic(d: Diagnostic) -> str:
         gutter = " " * len(str(span.line))
         lines.append(f"{gutter}--> {span}")
         if span.line_text:
-            width = (span.end_column - span.column) if span.end_line == span.line else len(span.line_text) - span.column + 1
+            rest = len(span.line_text) - span.column + 1
+            width = (span.end_column - span.column) if span.end_line == span.line else rest
             width = max(1, min(width, max(1, len(span.line_text) - span.column + 1)))
             lines.append(f"{gutter} |")
             lines.append(f"{span.line} | {span.line_text}")

@@ -49,6 +49,11 @@ def parse_date(value: Any) -> dt.date:
     text = value.strip()
     if _ISO_DATE.match(text):
         return dt.date.fromisoformat(text)
+    if text[:4].isdigit() and text[4:5] == "-":  # ISO 8601 with a time part: year first, unambiguous
+        try:
+            return dt.datetime.fromisoformat(text).date()
+        except ValueError:
+            pass
     try:
         month_first = date_parser.parse(text, dayfirst=False, default=dt.datetime(1, 1, 1))
         day_first = date_parser.parse(text, dayfirst=True, default=dt.datetime(1, 1, 1))
@@ -199,7 +204,7 @@ def parse_transaction(data: Any, *, line: int | None = None) -> Transaction:
             elif kind == "extra_forbidden":
                 msg = f"`{field}` is not a transaction field"
             elif kind == "value_error":
-                msg = f"`{field}`: {str(err['ctx'].get('error', err['msg']))}"
+                msg = f"`{field}`: {err['ctx'].get('error', err['msg'])!s}"
             else:
                 msg = f"`{field}`: {err['msg'][0].lower()}{err['msg'][1:]} (got {err.get('input')!r})"
             found.append(Diagnostic("invalid-transaction", where + msg, path=field))

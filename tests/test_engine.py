@@ -1,0 +1,198 @@
+"""Judging semantics of the native engine (DESIGN §4) on the bundled rulesets and small fixtures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import exportrules
+from exportrules import Outcome
+
+H100_CLASS = {"name": "H100-class", "tpp": 15832, "performance_density": 19.4, "datacenter": True}
+
+
+def tx(**kw: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {"date": "2024-06-01", "item": H100_CLASS, "destination": "CN",
+                            "buyer": {"name": "Acme", "country": "CN"}}
+    base.update(kw)
+    return base
+
+
+def test_h100_class_to_china_is_blocked_with_cited_reasons(engine: exportrules.Engine) -> None:
+    v = engine.judge(tx())
+    assert v.outcome is Outcome.BLOCKED
+    assert v.classifications == ("3A090.a",)
+    by_rule = {r.rule: r for r in v.reasons}
+    cls = by_rule["3A090.a"]
+    assert "item.tpp 15832 >= 4800" in cls.facts
+    assert cls.source.startswith("rulesets/us-ear/advanced-computing/") and cls.source.count(":") == 2
+    control = by_rule["ac-macau-d5"]
+    assert control.effect is Outcome.BLOCKED
+    assert "destination CN in D:5" in control.facts
+    assert "742.6(a)(6)" in control.citation
+    assert any(a.kind == "obtain-licence" and "presumption of denial" in a.detail for a in v.actions)
+
+
+def test_same_item_to_germany_is_permitted(engine: exportrules.Engine) -> None:
+    v = engine.judge(tx(destination="DE", buyer={"name": "Acme GmbH", "country": "DE"}))
+    assert v.outcome is Outcome.PERMITTED
+    assert v.classifications == ("3A090.a",)
+    assert all(r.effect in (None, Outcome.PERMITTED) for r in v.reasons)
+
+
+def test_chinese_headquartered_buyer_in_germany_needs_a_licence(engine: exportrules.Engine) -> None:
+    v = engine.judge(tx(destination="DE", buyer={"name": "Acme GmbH", "country": "DE", "headquarters": "CN"}))
+    assert v.outcome is Outcome.BLOCKED
+    assert "ac-hq-macau-d5" in v.reason_ids()
+    assert "parties.headquarters [CN] in D:5" in {f for r in v.reasons for f in r.facts}
+
+
+def test_majority_parent_counts_as_headquarters(engine: exportrules.Engine) -> None:
+    buyer = {"name": "Sub Sdn Bhd", "country": "MY",
+             "owners": [{"name": "Parent", "share": 0.6, "country": "CN"}]}
+    assert engine.judge(tx(destination="MY", buyer=buyer)).outcome is Outcome.BLOCKED
+    buyer["owners"] = [{"name": "Parent", "share": 0.4, "country": "CN"}]
+    assert engine.judge(tx(destination="MY", buyer=buyer)).outcome is Outcome.PERMITTED
+
+
+def test_hong_kong_is_judged_as_china(engine: exportrules.Engine) -> None:
+    v = engine.judge(tx(destination="HK", buyer={"name": "HK Ltd", "country": "HK"}))
+    assert v.outcome is Outcome.BLOCKED
+    assert "destination HK in D:5" in {f for r in v.reasons for f in r.facts}
+    assert "HK" not in engine.members("D:5", on="2024-06-01")
+
+
+def test_fail_closed_on_missing_datacenter_flag(engine: exportrules.Engine) -> None:
+    # TPP 3000 and PD 4.0: 3A090.b if designed for datacenters, nothing if not (Note 2)
+    item = {"name": "mystery", "tpp": 3000, "performance_density": 4.0}
+    v = engine.judge(tx(item=item))
+    assert v.outcome is Outcome.FLAGGED
+    missing = [r for r in v.reasons if r.kind == "missing-fact"]
+    assert missing and any("item.datacenter not given" in r.facts for r in missing)
+    assert engine.judge(tx(item={**item, "datacenter": False})).outcome is Outcome.PERMITTED
+    # a datacenter 3A090.b item may go to China under NAC once the notification is filed
+    dc = engine.judge(tx(item={**item, "datacenter": True}))
+    assert dc.outcome is Outcome.FLAGGED and dc.classifications == ("3A090.b",)
+    assert [a.kind for a in dc.actions] == ["provide-evidence"]
+
+
+def test_fail_closed_without_any_party(engine: exportrules.Engine) -> None:
+    v = engine.judge({"date": "2024-06-01", "item": H100_CLASS, "destination": "DE"})
+    assert v.outcome is Outcome.FLAGGED
+    assert any(r.kind == "missing-fact" and "parties.headquarters not given" in r.facts for r in v.reasons)
+
+
+def test_nac_needs_its_notification(engine: exportrules.Engine) -> None:
+    rtx = tx(item="nvidia-rtx-4090", destination="VN", buyer={"name": "Shop", "country": "VN"}, date="2023-12-01")
+    v = engine.judge(rtx)
+    assert v.outcome is Outcome.FLAGGED
+    assert [a.kind for a in v.actions] == ["provide-evidence"]
+    assert "nac_notification" in v.actions[0].detail
+    assert engine.judge({**rtx, "evidence": ["nac_notification"]}).outcome is Outcome.PERMITTED
+
+
+def test_a_licence_clears_the_control(engine: exportrules.Engine) -> None:
+    v = engine.judge(tx(licences=["D1234567"]))
+    assert v.outcome is Outcome.PERMITTED
+    assert "bis-licence" in v.reason_ids()
+
+
+def test_verdict_json_is_byte_identical(engine: exportrules.Engine) -> None:
+    first = engine.judge(tx(id="po-1")).to_json()
+    again = exportrules.load().judge(tx(id="po-1")).to_json()
+    assert first == again
+    data = json.loads(first)
+    assert list(data) == ["outcome", "classifications", "reasons", "actions", "rulesets", "jurisdictions", "as_of",
+                          "transaction_id"]
+    assert all(len(r["sha256"]) == 64 for r in data["rulesets"])
+
+
+def test_as_of_overrides_the_transaction_date(engine: exportrules.Engine) -> None:
+    v = engine.judge(tx(date="2024-06-01"), as_of="2022-01-01")
+    assert v.as_of == dt.date(2022, 1, 1)
+    assert v.outcome is Outcome.PERMITTED  # no advanced-computing rule was in force
+    assert not v.classifications
+
+
+def test_members_follow_dated_changes(engine: exportrules.Engine) -> None:
+    assert "KH" in engine.members("D:5", on="2026-02-02")
+    assert "KH" not in engine.members("D:5", on="2026-02-03")
+    assert "KH" in engine.members("D:1", on="2026-02-03")
+    assert "AE" not in engine.members("A:5", on="2026-07-09")
+    assert "AE" in engine.members("A:5", on=dt.date(2026, 7, 10))
+    assert "AE" in engine.members("D:4", on="2026-07-09") and "AE" not in engine.members("D:4", on="2026-07-10")
+    with pytest.raises(KeyError, match="did you mean `D:5`"):
+        engine.members("D:55", on="2026-01-01")
+
+
+def test_snapshots_are_cached_per_date_state() -> None:
+    e = exportrules.load()
+    start = dt.date(2024, 1, 1)
+    txs = [tx(date=(start + dt.timedelta(days=i % 300)).isoformat()) for i in range(3000)]
+    verdicts = list(e.judge_many(txs))
+    assert len(verdicts) == 3000
+    states = {e.compiler.state_index(start + dt.timedelta(days=i)) for i in range(300)}
+    assert e.compiler.compiled == len(states)
+    assert e.compiler.compiled < 10
+
+
+def test_timeline_splits_where_the_verdict_changes(engine: exportrules.Engine) -> None:
+    line = engine.timeline(tx(destination="KH", buyer={"name": "K", "country": "KH"}), "2023-01-01", "2026-12-31")
+    dates = [d for d, _ in line]
+    assert dates[0] == dt.date(2023, 1, 1)
+    assert dt.date(2023, 11, 17) in dates
+    outcomes = [v.outcome for _, v in line]
+    assert outcomes[dates.index(dt.date(2023, 11, 17))] is Outcome.BLOCKED
+
+
+def _write(root: Path, name: str, text: str) -> None:
+    (root / name).write_text(text, encoding="utf-8")
+
+
+HEAD = "ruleset: t/a\njurisdiction: US\ncitation: test\n"
+
+
+def test_amendments_replace_add_and_remove_by_id(tmp_path: Path) -> None:
+    _write(tmp_path, "v1.yaml", HEAD + "version: 2024-01-01\neffective: 2024-01-01\ncontrols:\n"
+           "  - {id: to-cn, when: {destination: CN}, requires: licence, citation: base}\n"
+           "  - {id: to-ru, when: {destination: RU}, requires: prohibited, citation: base}\n")
+    _write(tmp_path, "v2.yaml", HEAD + "version: 2024-06-01\neffective: 2024-06-01\namends: 2024-01-01\n"
+           "remove: [to-ru]\ncontrols:\n"
+           "  - {id: to-cn, when: {destination: CN}, requires: prohibited, citation: patched}\n"
+           "  - {id: to-ir, when: {destination: IR}, requires: prohibited, citation: added}\n")
+    e = exportrules.load(tmp_path)
+    early = {"date": "2024-02-01", "item": {"tpp": 1}, "destination": "RU", "buyer": {"name": "x", "country": "RU"}}
+    assert e.judge(early).outcome is Outcome.BLOCKED
+    assert e.judge({**early, "date": "2024-07-01"}).outcome is Outcome.PERMITTED
+    cn = e.judge({**early, "date": "2024-07-01", "destination": "CN"})
+    assert cn.outcome is Outcome.BLOCKED and cn.reasons[0].citation == "patched"
+    v1, v2 = e.catalog.versions["t/a"]
+    assert v1.sha256 != v2.sha256
+    assert [c.id for c in v2.model.controls] == ["to-cn", "to-ir"]
+    assert v2.origin("controls", "to-cn").where().startswith("a/v2.yaml:") or "v2.yaml" in v2.origin(
+        "controls", "to-cn").where()
+
+
+def test_rule_order_in_a_file_does_not_change_verdicts(tmp_path: Path) -> None:
+    src = Path(exportrules.bundled_rulesets_dir())
+    text = (src / "us-ear/advanced-computing/2023-11-17.yaml").read_text(encoding="utf-8")
+    import yaml
+
+    data = yaml.safe_load(text)
+    for section in ("classifications", "controls", "authorizations"):
+        data[section] = list(reversed(data[section]))
+    for rel in ("us-ear/country-groups", "catalog/chips"):
+        (tmp_path / rel).mkdir(parents=True)
+        for f in (src / rel).glob("*.yaml"):
+            (tmp_path / rel / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "ac.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    reordered = exportrules.load(tmp_path)
+    original = exportrules.load()
+    for t in (tx(), tx(destination="DE", buyer={"name": "A", "country": "DE"}),
+              tx(item="nvidia-rtx-4090", destination="VN", buyer={"name": "S", "country": "VN"})):
+        a, b = original.judge(t), reordered.judge(t)
+        assert (a.outcome, a.classifications, a.reason_ids()) == (b.outcome, b.classifications, b.reason_ids())
