@@ -234,10 +234,45 @@ def list_rulesets(
         return
     from rich.table import Table
 
-    table = Table("id", "version", "effective", "jurisdiction", "sha256", "citation", box=None)
+    table = Table(box=None)
+    for col in ("id", "version", "effective", "jurisdiction", "sha256"):
+        table.add_column(col, no_wrap=True)
     for r in rows:
-        table.add_row(r["id"], r["version"], r["effective"], r["jurisdiction"], r["sha256"][:12], r["citation"])
+        table.add_row(r["id"], r["version"], r["effective"], r["jurisdiction"], r["sha256"][:12])
     _out.print(table)
+
+
+@app.command()
+def corpus(
+    directory: Annotated[Path, typer.Argument(help="Directory of golden-case YAML files.")] = Path("tests/corpus"),
+    rulesets: RulesetsOpt = None,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Run golden cases; print the count by ruleset and every failure."""
+    from .corpus import check_case, load_cases, summarize
+
+    engine = _load(rulesets, fmt)
+    try:
+        cases = load_cases(directory)
+    except ValueError as exc:
+        _err.print(f"error[invalid-value]: {exc}", markup=False)
+        raise typer.Exit(ExitCode.INVALID) from None
+    failures = [(c, p) for c in cases if (p := check_case(c, engine))]
+    counts = summarize(cases)
+    if fmt is Format.json:
+        _out.print(json.dumps({
+            "cases": len(cases), "by_ruleset": counts, "failed": len(failures),
+            "failures": [{"note": c.note, "file": c.file, "line": c.line, "problems": p} for c, p in failures],
+        }, indent=2, ensure_ascii=False), markup=False)
+    else:
+        for ruleset_id, n in counts.items():
+            _out.print(f"{n:5d}  {ruleset_id}", markup=False)
+        _out.print(f"{len(cases):5d}  cases, {len(cases) - len(failures)} passed, {len(failures)} failed", markup=False)
+        for c, problems in failures:
+            _err.print(f"FAIL {c.file}:{c.line}: {c.note}", markup=False)
+            for problem in problems:
+                _err.print(f"     {problem}", markup=False)
+    raise typer.Exit(ExitCode.OK if not failures else ExitCode.PROPERTY_FAILED)
 
 
 @app.command()

@@ -14,7 +14,8 @@ stricter into a ``flagged`` verdict naming the missing fact: it fails closed.
 
 Country-typed fields compare against sets: two-letter upper-case strings are
 ISO codes and anything else names a group, resolved to its members on the
-evaluation date when the condition is compiled. Set-valued fields
+evaluation date when the condition is compiled. Party names (``buyer.name`` …) compare after
+the same normalisation as screening (case, punctuation, spaces). Set-valued fields
 (``evidence``, ``licences``, ``item.class``, ``parties.headquarters``) match
 ``in`` when any element is in the set.
 """
@@ -29,6 +30,7 @@ from enum import Enum
 from typing import Any
 
 from .diagnostics import Diagnostic, did_you_mean
+from .screening import normalize_name
 from .source import Path_, SourceMap
 
 __all__ = [
@@ -83,6 +85,7 @@ FIELDS: dict[str, FieldType] = {
     "item.memory_bandwidth": FieldType.NUMBER,
     "item.io_bandwidth": FieldType.NUMBER,
     "item.hbm_bandwidth_density": FieldType.NUMBER,
+    "item.total_bandwidth": FieldType.NUMBER,
     "item.class": FieldType.STR_SET,
     "parties.headquarters": FieldType.COUNTRY_SET,
     "parties.country": FieldType.COUNTRY_SET,
@@ -507,6 +510,17 @@ def _compile_test(t: Test, resolve: Resolve, widen: Callable[[frozenset[str]], f
             return hit if positive else not hit
 
         return str_set
+    if name.endswith(".name") and op in ("eq", "ne", "in", "not_in"):
+        names = frozenset(normalize_name(v) for v in (value if isinstance(value, tuple) else (value,)))
+        positive = op in ("eq", "in")
+
+        def party_name(f: Facts) -> bool | None:
+            v = f.get(name)
+            if v is None:
+                return None
+            return (normalize_name(v) in names) is positive
+
+        return party_name
     if op in ("in", "not_in"):
         options = frozenset(value)
         positive = op == "in"

@@ -60,6 +60,8 @@ def facts_of(tx: Transaction, item: Mapping[str, Any] | None) -> dict[str, Any]:
     }
     for name in _ITEM_FIELDS:
         f[f"item.{name}"] = item.get(name) if item is not None else None
+    mem, io = f["item.memory_bandwidth"], f["item.io_bandwidth"]
+    f["item.total_bandwidth"] = mem + io if mem is not None and io is not None else None
     hqs: set[str] = set()
     countries: set[str] = set()
     for role in _ROLES:

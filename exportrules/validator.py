@@ -32,6 +32,8 @@ class Namespace:
     """Ruleset id -> control and party ids."""
     versions: dict[str, set[str]] = field(default_factory=dict)
     """Ruleset id -> version strings."""
+    uses: dict[str, set[str]] = field(default_factory=dict)
+    """Ruleset id -> ids its versions use."""
 
     def add(self, rs: Ruleset) -> None:
         """Record what *rs* declares."""
@@ -41,11 +43,14 @@ class Namespace:
             [c.id for c in rs.controls] + [p.id for p in rs.parties]
         )
         self.versions.setdefault(rs.ruleset, set()).add(rs.version.isoformat())
+        self.uses.setdefault(rs.ruleset, set()).update(rs.uses)
 
     def visible(self, table: dict[str, set[str]], rs: Ruleset) -> set[str]:
         """Ids of *table* that *rs* can see: its own and those of the rulesets it uses."""
         out = set(table.get(rs.ruleset, set()))
-        for used in rs.uses:
+        # An amendment sees what the versions it patches use.
+        used_ids = set(rs.uses) | (self.uses.get(rs.ruleset, set()) if rs.amends is not None else set())
+        for used in sorted(used_ids):
             out |= table.get(used, set())
         return out
 

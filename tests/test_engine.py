@@ -178,21 +178,29 @@ def test_amendments_replace_add_and_remove_by_id(tmp_path: Path) -> None:
 
 
 def test_rule_order_in_a_file_does_not_change_verdicts(tmp_path: Path) -> None:
-    src = Path(exportrules.bundled_rulesets_dir())
-    text = (src / "us-ear/advanced-computing/2023-11-17.yaml").read_text(encoding="utf-8")
+    import shutil
+
     import yaml
 
-    data = yaml.safe_load(text)
-    for section in ("classifications", "controls", "authorizations"):
-        data[section] = list(reversed(data[section]))
-    for rel in ("us-ear/country-groups", "catalog/chips"):
-        (tmp_path / rel).mkdir(parents=True)
-        for f in (src / rel).glob("*.yaml"):
-            (tmp_path / rel / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
-    (tmp_path / "ac.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    reordered = exportrules.load(tmp_path)
+    from exportrules.loader import load_text
+    from exportrules.model import SECTIONS
+
+    src = Path(exportrules.bundled_rulesets_dir())
+    shutil.copytree(src, tmp_path / "rulesets")
+    for path in (tmp_path / "rulesets").rglob("*.yaml"):
+        data = load_text(path.read_text(encoding="utf-8")).data  # the strict loader keeps NO a string
+        for section in SECTIONS:
+            if isinstance(data.get(section), list):
+                data[section] = list(reversed(data[section]))
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        path.write_text(text, encoding="utf-8")
+    reordered = exportrules.load(tmp_path / "rulesets")
     original = exportrules.load()
-    for t in (tx(), tx(destination="DE", buyer={"name": "A", "country": "DE"}),
-              tx(item="nvidia-rtx-4090", destination="VN", buyer={"name": "S", "country": "VN"})):
+    cases = [tx(), tx(destination="DE", buyer={"name": "A", "country": "DE"}),
+             tx(item="nvidia-rtx-4090", destination="VN", buyer={"name": "S", "country": "VN"}),
+             tx(item="nvidia-h200", date="2026-02-01", evidence=["us_supply_certified"]),
+             tx(item="nvidia-h20", date="2025-09-15", licences=["L1"])]
+    for t in cases:
         a, b = original.judge(t), reordered.judge(t)
         assert (a.outcome, a.classifications, a.reason_ids()) == (b.outcome, b.classifications, b.reason_ids())
+        assert [(x.kind, x.detail) for x in a.actions] == [(x.kind, x.detail) for x in b.actions]
