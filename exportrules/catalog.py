@@ -151,7 +151,7 @@ class Catalog:
                     if m.until:
                         dates.add(m.until + dt.timedelta(days=1))
             for section in ("equivalents", "classifications", "controls", "review_policies", "authorizations",
-                            "flags", "parties"):
+                            "flags", "parties", "ownership_rules"):
                 for e in getattr(rs, section):
                     start = getattr(e, "listed", None) or e.since
                     if start:

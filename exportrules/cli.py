@@ -32,6 +32,7 @@ from .engine import Engine, load
 from .errors import ExportRulesError, RulesetInvalid, TransactionInvalid
 from .model import Ruleset
 from .render import diagnostics_json, render_diagnostics, render_verdict
+from .conditions import is_country_code
 from .transaction import parse_date, parse_transaction
 from .verdict import Outcome, Verdict
 
@@ -240,6 +241,77 @@ def list_rulesets(
     for r in rows:
         table.add_row(r["id"], r["version"], r["effective"], r["jurisdiction"], r["sha256"][:12])
     _out.print(table)
+
+
+@app.command()
+def screen(
+    name: Annotated[str, typer.Argument(help="The party name to screen.")],
+    country: Annotated[str | None, typer.Option("--country", help="The party's country (ISO alpha-2).")] = None,
+    on: Annotated[str | None, typer.Option("--on", help="Lists as of this date (default: today).")] = None,
+    rulesets: RulesetsOpt = None,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Screen a name against the restricted-party lists: candidates, scores, entries and dates.
+
+    Exit code 5 for a blocking hit, 4 for a possible match to review, 0 for none.
+    """
+    import datetime as dt
+
+    engine = _load(rulesets, fmt)
+    try:
+        day = parse_date(on) if on is not None else dt.date.today()
+        code = country.strip().upper() if country else None
+        if code is not None and not is_country_code(code):
+            raise ValueError(f"`{country}` is not an ISO 3166-1 alpha-2 country code")
+    except ValueError as exc:
+        _err.print(f"error[invalid-value]: {exc}", markup=False)
+        raise typer.Exit(ExitCode.INVALID) from None
+    hits = engine.screen(name, country=code, on=day)
+    if fmt is Format.json:
+        _out.print(json.dumps({"name": name, "country": code, "on": day.isoformat(),
+                               "candidates": [h.to_dict() for h in hits]}, indent=2, ensure_ascii=False),
+                   markup=False)
+    elif not hits:
+        _out.print(f"no candidates for `{name}` on {day.isoformat()}", markup=False)
+    else:
+        from rich.table import Table
+
+        table = Table(box=None)
+        for col in ("score", "level", "entry", "listed name", "list", "listed", "country"):
+            table.add_column(col, no_wrap=col != "listed name")
+        for h in hits:
+            table.add_row(f"{h.score:g}", h.level, h.entry, h.listed_name, h.list, h.listed.isoformat(),
+                          h.country or "")
+        _out.print(table)
+    if any(h.level == "block" for h in hits):
+        raise typer.Exit(ExitCode.BLOCKED)
+    raise typer.Exit(ExitCode.FLAGGED if hits else ExitCode.OK)
+
+
+@app.command("screen-eval")
+def screen_eval(
+    path: Annotated[Path, typer.Argument(help="Labelled names (YAML: date, cases[name, expect, country]).")] =
+        Path("tests/screening/eval.yaml"),
+    rulesets: RulesetsOpt = None,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Precision and recall of name screening at the block and review levels."""
+    from .corpus import screening_metrics
+
+    engine = _load(rulesets, fmt)
+    report = screening_metrics(engine, path)
+    if fmt is Format.json:
+        _out.print(json.dumps(report, indent=2, ensure_ascii=False), markup=False)
+    else:
+        for level in ("block", "review"):
+            m = report[level]
+            _out.print(f"{level:>6}: precision {m['precision']:.3f}  recall {m['recall']:.3f}  "
+                       f"(tp {m['tp']}, fp {m['fp']}, fn {m['fn']})", markup=False)
+        _out.print(f"non-matches: {report['non_matches']}, blocked {report['non_matches_blocked']}, "
+                   f"flagged for review {report['non_matches_flagged']} "
+                   f"({report['non_match_review_rate']:.1%})", markup=False)
+        for miss in report["missed"][:20]:
+            _out.print(f"  missed: {miss}", markup=False)
 
 
 @app.command()

@@ -33,7 +33,7 @@ from .conditions import (
     parse_condition,
 )
 from .model import Item, Quota
-from .screening import NameIndex
+from .screening import NameIndex, ScreeningThresholds
 
 __all__ = [
     "STAGES",
@@ -41,6 +41,7 @@ __all__ = [
     "CClassification",
     "CControl",
     "CFlag",
+    "COwnership",
     "CParty",
     "CReview",
     "Compiler",
@@ -140,6 +141,15 @@ class CParty:
 
 
 @dataclass(frozen=True, slots=True)
+class COwnership:
+    """An ownership rule in force on the snapshot's dates."""
+
+    meta: Meta
+    threshold: float
+    effect: str
+
+
+@dataclass(frozen=True, slots=True)
 class RulesetSnapshot:
     """One ruleset version's rules, compiled for a date range."""
 
@@ -150,7 +160,8 @@ class RulesetSnapshot:
     flags: tuple[CFlag, ...]
     parties: tuple[CParty, ...]
     party_index: NameIndex[CParty]
-    review_score: float
+    screening: ScreeningThresholds
+    ownership: tuple[COwnership, ...] = ()
 
     @property
     def decides(self) -> bool:
@@ -313,9 +324,14 @@ def _lower_rules(s: _State) -> None:
                    p.list_, p.listed)
             for p in rs.parties if s.active(p.listed, p.until)
         )
-        index = NameIndex.build((p, (*p.names, *p.aliases)) for p in parties)
-        score = rs.screening.review_score if rs.screening else 90.0
-        s.rulesets.append(RulesetSnapshot(v, controls, reviews, auths, tuple(flags), parties, index, score))
+        index = NameIndex.build((p, (*p.names, *p.aliases), p.country) for p in parties)
+        cfg = rs.screening
+        thresholds = ScreeningThresholds(cfg.review_score, cfg.country_boost, cfg.country_penalty) if cfg \
+            else ScreeningThresholds()
+        ownership = tuple(COwnership(_meta(v, "ownership_rules", o), o.threshold, o.effect)
+                          for o in rs.ownership_rules if live(o))
+        s.rulesets.append(RulesetSnapshot(v, controls, reviews, auths, tuple(flags), parties, index, thresholds,
+                                          ownership))
 
 
 STAGES: tuple[tuple[str, Callable[[_State], None]], ...] = (

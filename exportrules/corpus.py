@@ -32,7 +32,7 @@ from .engine import Engine
 from .errors import TransactionInvalid
 from .loader import LoadFailure, iter_ruleset_files, load_path
 
-__all__ = ["Case", "check_case", "load_cases", "summarize"]
+__all__ = ["Case", "check_case", "load_cases", "screening_metrics", "summarize"]
 
 _KEYS = {
     "note", "source", "transaction", "as_of", "want_outcome", "want_classifications", "want_reasons",
@@ -143,6 +143,48 @@ def check_case(case: Case, engine: Engine) -> list[str]:
 def summarize(cases: Iterable[Case]) -> dict[str, int]:
     """Number of cases per ruleset, sorted by ruleset."""
     return dict(sorted(Counter(c.ruleset for c in cases).items()))
+
+
+def screening_metrics(engine: Engine, path: Path) -> dict[str, Any]:
+    """Precision and recall of :meth:`Engine.screen` on a labelled name set.
+
+    A true variant counts as found at the *block* level when its labelled entry is
+    an exact hit, and at the *review* level when it is any candidate. A non-match
+    counts against precision at a level when anything is returned at that level.
+    """
+    doc = load_path(path, name=path.name)
+    on = doc.data["date"]
+    stats = {lvl: {"tp": 0, "fp": 0, "fn": 0} for lvl in ("block", "review")}
+    non_matches = blocked = flagged = 0
+    missed: list[str] = []
+    for case in doc.data["cases"]:
+        hits = engine.screen(case["name"], country=case.get("country"), on=on)
+        expect = case.get("expect")
+        block_ids = {h.entry for h in hits if h.exact}
+        review_ids = {h.entry for h in hits}
+        if expect is None:
+            non_matches += 1
+            blocked += bool(block_ids)
+            flagged += bool(review_ids) and not block_ids
+            stats["block"]["fp"] += bool(block_ids)
+            stats["review"]["fp"] += bool(review_ids)
+            continue
+        for lvl, ids in (("block", block_ids), ("review", review_ids)):
+            if expect in ids:
+                stats[lvl]["tp"] += 1
+            else:
+                stats[lvl]["fn"] += 1
+                stats[lvl]["fp"] += bool(ids)
+        if expect not in review_ids:
+            missed.append(f"{case['name']!r} ({case.get('how')}) -> {sorted(review_ids) or 'nothing'}")
+    out: dict[str, Any] = {}
+    for lvl, s in stats.items():
+        found = s["tp"] + s["fp"]
+        out[lvl] = {**s, "precision": s["tp"] / found if found else 1.0,
+                    "recall": s["tp"] / (s["tp"] + s["fn"]) if s["tp"] + s["fn"] else 1.0}
+    out.update(non_matches=non_matches, non_matches_blocked=blocked, non_matches_flagged=flagged,
+               non_match_review_rate=flagged / non_matches if non_matches else 0.0, missed=missed)
+    return out
 
 
 def __dir__() -> list[str]:

@@ -35,7 +35,7 @@ from .errors import BackendUnavailable, RulesetInvalid
 from .transaction import Party, Transaction, parse_date, parse_transaction
 from .verdict import Action, Outcome, Reason, RulesetUsed, Verdict
 
-__all__ = ["Engine", "facts_of", "load"]
+__all__ = ["Engine", "ScreenHit", "facts_of", "load"]
 
 _ITEM_FIELDS = ("tpp", "performance_density", "datacenter", "memory_bandwidth", "io_bandwidth",
                 "hbm_bandwidth_density", "kind", "eccn", "vendor", "name")
@@ -98,6 +98,39 @@ def _majority_parents(owners: Iterable[Any]) -> set[str]:
 
 
 @dataclass(frozen=True, slots=True)
+class ScreenHit:
+    """One candidate list entry for a screened name."""
+
+    entry: str
+    ruleset: str
+    version: str
+    list: str
+    matched_name: str
+    listed_name: str
+    score: float
+    exact: bool
+    effect: str
+    listed: dt.date
+    country: str | None
+    citation: str
+    source: str
+
+    @property
+    def level(self) -> str:
+        """``block`` for an exact hit on an entry that blocks, else ``review``."""
+        return "block" if self.exact and self.effect != "flag" else "review"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form."""
+        return {
+            "entry": self.entry, "ruleset": self.ruleset, "version": self.version, "list": self.list,
+            "matched_name": self.matched_name, "listed_name": self.listed_name, "score": self.score,
+            "exact": self.exact, "level": self.level, "effect": self.effect, "listed": self.listed.isoformat(),
+            "country": self.country, "citation": self.citation, "source": self.source,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class _Judged:
     outcome: Outcome
     reasons: list[Reason]
@@ -144,6 +177,23 @@ class Engine:
         if on is None:
             return list(self.catalog)
         return self.catalog.all_in_force(parse_date(on))
+
+    def screen(self, name: str, *, country: str | None = None, on: dt.date | str) -> list[ScreenHit]:
+        """Candidates for *name* on every restricted-party list in force on *on*, best first.
+
+        Exact hits (after normalisation) come with score 100; fuzzy candidates at or
+        above each ruleset's review score follow.
+        """
+        snap = self.compiler.snapshot(parse_date(on))
+        hits: list[ScreenHit] = []
+        for rs in snap.rulesets:
+            for c in rs.party_index.search(name, country=country, thresholds=rs.screening):
+                e = c.entry
+                hits.append(ScreenHit(
+                    e.meta.id, rs.version.id, rs.version.version.isoformat(), e.list, c.name, e.names[0], c.score,
+                    c.exact, e.effect, e.listed, e.country, e.meta.citation, e.meta.source,
+                ))
+        return sorted(hits, key=lambda h: (-h.score, h.ruleset, h.entry))
 
     def snapshot(self, on: dt.date | str) -> Snapshot:
         """The compiled snapshot for a date."""
@@ -284,8 +334,9 @@ class Engine:
                 continue
             facts_shown = ([f"item.class {', '.join(hit)} in {', '.join(sorted(control.classes))}"] if hit else []) \
                 + why(control.cond)
-            outcomes.append(self._clear(rs, control.meta, control.requires, self._review(rs, control, facts),
-                                        control.message, facts_shown, facts, reasons, actions, why))
+            outcomes.append(self._clear(rs, control.meta, "control", frozenset({control.meta.id}), control.requires,
+                                        self._review(rs, control, facts), control.message, facts_shown, facts,
+                                        reasons, actions, why))
 
         self._screen(rs, tx, facts, reasons, actions, outcomes, why)
 
@@ -315,22 +366,22 @@ class Engine:
                 policy, source = r.policy, r.meta
         return policy, source
 
-    def _clear(self, rs: RulesetSnapshot, meta: Meta, requires: str, review: tuple[str, Meta | None], message: str,
-               shown: list[str], facts: Mapping[str, Any], reasons: list[Reason], actions: list[Action],
-               why: Any) -> Outcome:
-        """Decide one applying control (or party hit) against the authorizations that cover it."""
+    def _clear(self, rs: RulesetSnapshot, meta: Meta, kind: str, targets: frozenset[str], requires: str,
+               review: tuple[str, Meta | None], message: str, shown: list[str], facts: Mapping[str, Any],
+               reasons: list[Reason], actions: list[Action], why: Any) -> Outcome:
+        """Decide one applying control, party hit or ownership hit against the authorizations that cover it.
+
+        *targets* are the ids an authorization's ``covers`` may name to clear it.
+        """
         ruleset_id = rs.version.id
         policy, policy_meta = review
         if requires == "prohibited":
-            reasons.append(_reason(meta, "control" if meta.id not in {p.meta.id for p in rs.parties} else "party",
-                                   Outcome.BLOCKED, shown, message or "prohibited"))
+            reasons.append(_reason(meta, kind, Outcome.BLOCKED, shown, message or "prohibited"))
             return Outcome.BLOCKED
         cleared: list[CAuthorization] = []
         pending: list[tuple[CAuthorization, list[str]]] = []
         for a in rs.authorizations:
-            if meta.id not in a.covers and not ("parties" in a.covers and meta.id in {p.meta.id for p in rs.parties}):
-                continue
-            if a.pred(facts) is not True:
+            if a.covers.isdisjoint(targets) or a.pred(facts) is not True:
                 continue
             if a.licence and not facts["licences"]:
                 continue
@@ -339,12 +390,10 @@ class Engine:
                 pending.append((a, missing))
             else:
                 cleared.append(a)
-        kind = "party" if any(p.meta.id == meta.id for p in rs.parties) else "control"
         if cleared:
             a = min(cleared, key=lambda x: x.meta.id)
             reasons.append(_reason(meta, kind, Outcome.PERMITTED, shown, message or "licence required"))
-            reasons.append(_reason(a.meta, "authorization", Outcome.PERMITTED, why(a.cond),
-                                   f"clears `{meta.id}`"))
+            reasons.append(_reason(a.meta, "authorization", Outcome.PERMITTED, why(a.cond), f"clears `{meta.id}`"))
             return Outcome.PERMITTED
         if pending:
             reasons.append(_reason(meta, kind, Outcome.FLAGGED, shown, message or "licence required"))
@@ -373,26 +422,84 @@ class Engine:
 
     def _screen(self, rs: RulesetSnapshot, tx: Transaction, facts: Mapping[str, Any], reasons: list[Reason],
                 actions: list[Action], outcomes: list[Outcome], why: Any) -> None:
+        """Screen each party's name, and who owns it, against the ruleset's listed parties."""
         if not rs.parties:
             return
+        index, limits = rs.party_index, rs.screening
         for role in _ROLES:
             party: Party | None = getattr(tx, role)
             if party is None:
                 continue
-            hits: list[CParty] = list(rs.party_index.lookup(party.name))
-            for entry in sorted(hits, key=lambda p: p.meta.id):
-                shown = [f"{role}.name `{party.name}` matches `{entry.names[0]}` ({entry.list}, listed "
-                         f"{entry.listed.isoformat()})"]
-                if entry.effect == "flag":
-                    reasons.append(_reason(entry.meta, "party", Outcome.FLAGGED, shown,
-                                           f"{role} is on the {entry.list}"))
-                    actions.append(Action("review", f"review {role} `{party.name}` against `{entry.meta.id}`",
-                                          entry.meta.id, rs.version.id))
+            for hit in index.search(party.name, country=party.country, thresholds=limits):
+                entry = hit.entry
+                listed = f"`{hit.name}` ({entry.list}, listed {entry.listed.isoformat()})"
+                if not hit.exact:
+                    reasons.append(_reason(entry.meta, "party", Outcome.FLAGGED,
+                                           [f"{role}.name `{party.name}` resembles {listed}, score {hit.score:g}"],
+                                           f"possible match of {role} on the {entry.list}"))
+                    actions.append(Action("review-match", f"review whether {role} `{party.name}` is `{hit.name}` "
+                                          f"(score {hit.score:g})", entry.meta.id, rs.version.id))
                     outcomes.append(Outcome.FLAGGED)
                     continue
-                requires = "prohibited" if entry.effect == "prohibited" else "licence"
-                outcomes.append(self._clear(rs, entry.meta, requires, (entry.review_policy, None),
-                                            f"{role} is on the {entry.list}", shown, facts, reasons, actions, why))
+                shown = [f"{role}.name `{party.name}` matches {listed}"]
+                outcomes.append(self._party_effect(rs, entry.meta, entry.effect, entry.review_policy,
+                                                   frozenset({entry.meta.id, "parties"}), role, party.name,
+                                                   f"{role} is on the {entry.list}", shown, facts, reasons, actions,
+                                                   why))
+            if party.owners and rs.ownership:
+                self._screen_owners(rs, role, party, facts, reasons, actions, outcomes, why)
+
+    def _party_effect(self, rs: RulesetSnapshot, meta: Meta, effect: str, policy: str, targets: frozenset[str],
+                      role: str, name: str, message: str, shown: list[str], facts: Mapping[str, Any],
+                      reasons: list[Reason], actions: list[Action], why: Any) -> Outcome:
+        if effect == "flag":
+            reasons.append(_reason(meta, "party", Outcome.FLAGGED, shown, message))
+            actions.append(Action("review", f"review {role} `{name}` against `{meta.id}`", meta.id, rs.version.id))
+            return Outcome.FLAGGED
+        requires = "prohibited" if effect == "prohibited" else "licence"
+        return self._clear(rs, meta, "party", targets, requires, (policy, None), message, shown, facts, reasons,
+                           actions, why)
+
+    def _screen_owners(self, rs: RulesetSnapshot, role: str, party: Party, facts: Mapping[str, Any],
+                       reasons: list[Reason], actions: list[Action], outcomes: list[Outcome], why: Any) -> None:
+        owned: list[tuple[float, CParty, str]] = []
+        share = _listed_share(party.owners, rs, 1.0, owned)
+        if not owned:
+            return
+        for rule in rs.ownership:
+            if share + 1e-9 < rule.threshold:
+                continue
+            names = ", ".join(f"{o} ({s:.0%})" for s, _, o in owned)
+            shown = [f"{role} `{party.name}` is {share:.0%} owned by listed parties: {names}",
+                     f"{share:.0%} >= {rule.threshold:.0%}"]
+            if rule.effect == "flag":
+                reasons.append(_reason(rule.meta, "party", Outcome.FLAGGED, shown,
+                                       f"{role} is owned by listed parties (red flag)"))
+                actions.append(Action("review", f"review {role} `{party.name}`'s ownership by listed parties",
+                                      rule.meta.id, rs.version.id))
+                outcomes.append(Outcome.FLAGGED)
+                continue
+            rank = {"flag": 0, "licence": 1, "prohibited": 2}
+            strictest = max((entry for _, entry, _ in owned), key=lambda e: (rank[e.effect], e.meta.id))
+            targets = frozenset({rule.meta.id, "parties", *(e.meta.id for _, e, _ in owned)})
+            outcomes.append(self._party_effect(
+                rs, rule.meta, strictest.effect, strictest.review_policy, targets, role, party.name,
+                f"{role} is {share:.0%} owned by listed parties and inherits `{strictest.meta.id}`", shown, facts,
+                reasons, actions, why))
+
+
+def _listed_share(owners: Iterable[Any], rs: RulesetSnapshot, factor: float,
+                  owned: list[tuple[float, CParty, str]]) -> float:
+    """Share held by listed parties: owners' shares summed, multiplied down the chain."""
+    total = 0.0
+    for o in owners:
+        hits = rs.party_index.exact(o.name)
+        if hits:
+            total += o.share
+            owned.extend((factor * o.share, h.entry, o.name) for h in hits[:1])
+        elif o.owners:
+            total += o.share * _listed_share(o.owners, rs, factor * o.share, owned)
+    return min(total, 1.0)
 
 
 def _signature(v: Verdict) -> tuple[Any, ...]:

@@ -41,6 +41,7 @@ __all__ = [
     "Group",
     "Item",
     "Member",
+    "OwnershipRule",
     "Party",
     "Property",
     "Quota",
@@ -288,11 +289,26 @@ class Party(_Rule):
     """Foreign-direct-product footnote, e.g. `FN4`."""
 
 
+class OwnershipRule(_Rule):
+    """What ownership by listed parties does (the Affiliates rule, its suspension)."""
+
+    id: Identifier
+    """Rule id."""
+    threshold: float = Field(gt=0, le=1)
+    """Aggregate share owned by listed parties, directly or down the chain, at which the rule applies."""
+    effect: Literal["inherit", "flag"]
+    """`inherit`: the party takes the most restrictive owner's effect; `flag`: a red flag for review."""
+
+
 class ScreeningSettings(_Model):
     """Thresholds for name screening against this ruleset's parties."""
 
     review_score: float = Field(90.0, ge=0, le=100)
-    """Fuzzy score at or above which a name is flagged for review."""
+    """Fuzzy score (0-100) at or above which a name is flagged for review."""
+    country_boost: float = Field(5.0, ge=0, le=50)
+    """Added to a fuzzy score when the party's country is the entry's."""
+    country_penalty: float = Field(10.0, ge=0, le=50)
+    """Taken from a fuzzy score when the party's country differs from the entry's."""
 
 
 class _OutcomeSet(_Model):
@@ -381,6 +397,8 @@ class Ruleset(_Model):
     """Red flags."""
     parties: list[Party] = []
     """Restricted parties."""
+    ownership_rules: list[OwnershipRule] = []
+    """What ownership by this ruleset's listed parties does."""
     properties: list[Property] = []
     """Invariants checked by `exportrules test`."""
 
@@ -395,6 +413,7 @@ SECTIONS: tuple[str, ...] = (
     "authorizations",
     "flags",
     "parties",
+    "ownership_rules",
     "properties",
 )
 """The list sections whose entries carry ids; amendments patch these by id."""

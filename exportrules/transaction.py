@@ -20,11 +20,13 @@ from pydantic import (
     NonNegativeFloat,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from .conditions import is_country_code
 from .diagnostics import Diagnostic
 from .errors import TransactionInvalid
+from .screening import normalize_name
 
 __all__ = ["ItemSpec", "Owner", "Party", "Transaction", "parse_date", "parse_transaction"]
 
@@ -107,6 +109,19 @@ class Party(_Model):
     """Where the party (or its ultimate parent) is headquartered; taken as `country` when absent."""
     owners: tuple[Owner, ...] = ()
     """Who owns the party."""
+
+    @model_validator(mode="after")
+    def _no_cycles(self) -> Party:
+        def walk(owners: tuple[Owner, ...], chain: tuple[str, ...], where: str) -> None:
+            for i, o in enumerate(owners):
+                key = normalize_name(o.name)
+                if key in chain:
+                    path = " -> ".join([*chain, key])
+                    raise ValueError(f"ownership cycle at `{where}.{i}`: {path}")
+                walk(o.owners, (*chain, key), f"{where}.{i}.owners")
+
+        walk(self.owners, (normalize_name(self.name),), "owners")
+        return self
 
 
 class ItemSpec(_Model):

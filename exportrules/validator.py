@@ -204,7 +204,7 @@ class _Checker:
 
     def dates(self) -> None:
         for section in ("equivalents", "classifications", "controls", "review_policies", "authorizations", "flags",
-                        "parties"):
+                        "parties", "ownership_rules"):
             for i, entry in enumerate(getattr(self.rs, section)):
                 since = getattr(entry, "listed", None) or entry.since
                 until = entry.until

@@ -1,0 +1,98 @@
+"""Name screening: normalisation, exact and fuzzy hits, the labelled evaluation set, ownership input."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+import exportrules
+from exportrules import TransactionInvalid, parse_transaction
+from exportrules.cli import ExitCode
+from exportrules.corpus import screening_metrics
+from exportrules.screening import NameIndex, ScreeningThresholds, name_keys, name_tokens
+
+from .conftest import ROOT, Run
+
+EVAL = ROOT / "tests" / "screening" / "eval.yaml"
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("HUAWEI TECHNOLOGIES CO., LTD", "Huawei Technologies Co Ltd"),
+    ("Huawei Technologies Co., Ltd.", "Technologies Huawei Limited"),
+    ("Hua Wei Technologies", "Huawei Technologies Corporation"),
+    ("Megvii Tech Inc", "Megvii Technology"),
+    ("Yixin Science & Technology", "YIXIN SCIENCE AND TECHNOLOGY CO"),
+    ("同方威视技术股份有限公司", "同方威视"),
+    ("Ｈｕａｗｅｉ", "huawei"),  # full-width letters (NFKC)
+    ("SMIC Holdings Ltd", "SMIC Haldings Limited"),  # a typo in a legal word
+])
+def test_same_company_same_key(a: str, b: str) -> None:
+    ka, kb = name_keys(a), name_keys(b)
+    assert ka[0] == kb[0] or ka[1] == kb[1], (name_tokens(a), name_tokens(b))
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("Hua Wei Foods", "Huawei Technologies"),
+    ("Sense Foods Ltd", "SenseTime"),
+    ("Inspur Electronic Information Industry", "Inspur Group Co., Ltd."),
+])
+def test_different_companies_different_keys(a: str, b: str) -> None:
+    assert name_keys(a) != name_keys(b)
+
+
+def test_fuzzy_search_scores_and_country_adjusts() -> None:
+    index = NameIndex.build([("huawei", ["Huawei Technologies Co., Ltd."], "CN"), ("smic", ["SMIC"], "CN")])
+    exact = index.search("HUAWEI TECHNOLOGIES CO LTD")
+    assert [(c.entry, c.exact, c.score) for c in exact] == [("huawei", True, 100.0)]
+    t = ScreeningThresholds(review_score=80, country_boost=5, country_penalty=10)
+    same = index.search("Huawey Technologies", country="CN", thresholds=t)
+    other = index.search("Huawey Technologies", country="DE", thresholds=t)
+    assert same and not same[0].exact and same[0].entry == "huawei"
+    assert not other or other[0].score < same[0].score
+    assert index.search("Hua Wei Foods", thresholds=t) == []
+
+
+def test_evaluation_set_meets_the_targets() -> None:
+    report = screening_metrics(exportrules.load(), EVAL)
+    labelled = report["review"]["tp"] + report["review"]["fn"]
+    assert labelled >= 400 and report["non_matches"] >= 100
+    assert report["review"]["recall"] >= 0.98
+    assert report["non_matches_blocked"] == 0
+    assert report["non_match_review_rate"] <= 0.02
+    assert report["block"]["precision"] == 1.0
+
+
+def test_screen_command_reports_candidates(cli: Callable[..., Run]) -> None:
+    run = cli("screen", "Huawei Technologies Co Ltd", "--on", "2024-01-01", "--format", "json")
+    assert run.code == ExitCode.BLOCKED
+    (hit,) = run.json()["candidates"]
+    assert hit["entry"] == "huawei" and hit["level"] == "block" and hit["listed"] == "2019-05-16"
+    assert hit["list"] == "entity-list" and hit["source"].startswith("rulesets/us-ear/entity-list/")
+    review = cli("screen", "Huawey Technologies", "--country", "CN", "--on", "2024-01-01", "--format", "json")
+    assert review.code == ExitCode.FLAGGED
+    assert review.json()["candidates"][0]["level"] == "review"
+    none = cli("screen", "Hua Wei Foods", "--on", "2024-01-01")
+    assert none.code == 0 and "no candidates" in none.out
+    before = cli("screen", "Huawei Technologies", "--on", "2019-01-01", "--format", "json")
+    assert before.code == 0 and before.json()["candidates"] == []
+
+
+def test_ownership_cycle_is_an_input_error() -> None:
+    tx = {"date": "2025-10-15", "item": "nvidia-h20", "destination": "CN",
+          "buyer": {"name": "Alpha Co", "owners": [{"name": "Beta Co", "share": 0.6,
+                                                    "owners": [{"name": "ALPHA CO.", "share": 1.0}]}]}}
+    with pytest.raises(TransactionInvalid) as exc:
+        parse_transaction(tx)
+    (d,) = exc.value.diagnostics
+    assert d.path == "buyer" and "ownership cycle" in d.message and "alpha co" in d.message
+
+
+def test_every_party_role_is_screened_and_named(engine: exportrules.Engine) -> None:
+    base = {"date": "2024-06-01", "destination": "CN", "buyer": {"name": "Reseller Co", "country": "CN"},
+            "item": {"tpp": 100, "performance_density": 0.5, "datacenter": False, "memory_bandwidth": 10,
+                     "io_bandwidth": 10}}
+    for role in ("end_user", "consignee"):
+        v = engine.judge({**base, role: {"name": "SenseTime", "country": "CN"}})
+        assert v.outcome is exportrules.Outcome.BLOCKED
+        assert any(f.startswith(f"{role}.name `SenseTime` matches") for r in v.reasons for f in r.facts)
