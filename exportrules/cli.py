@@ -27,12 +27,12 @@ from rich.console import Console
 
 from . import __version__
 from .catalog import load_catalog
+from .conditions import is_country_code
 from .diagnostics import Diagnostic
 from .engine import Engine, load
 from .errors import ExportRulesError, RulesetInvalid, TransactionInvalid
 from .model import Ruleset
 from .render import diagnostics_json, render_diagnostics, render_verdict
-from .conditions import is_country_code
 from .transaction import parse_date, parse_transaction
 from .verdict import Outcome, Verdict
 
