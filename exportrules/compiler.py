@@ -162,11 +162,13 @@ class RulesetSnapshot:
     party_index: NameIndex[CParty]
     screening: ScreeningThresholds
     ownership: tuple[COwnership, ...] = ()
+    scope: Predicate = field(default=lambda _f: True, repr=False)
+    scope_cond: Cond | None = None
 
     @property
     def decides(self) -> bool:
         """True when the ruleset has rules of its own (not only groups or items)."""
-        return bool(self.controls or self.flags or self.parties or self.authorizations)
+        return bool(self.controls or self.flags or self.parties)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +184,8 @@ class Snapshot:
     items: Mapping[str, Item]
     thresholds: Mapping[str, tuple[float, ...]]
     """Numeric constants each field is compared with (boundary values for testing)."""
+    external: Mapping[str, tuple[tuple[RulesetSnapshot, CAuthorization], ...]]
+    """``ruleset#control`` -> authorizations of other rulesets that can clear it."""
     pred_of: Callable[[Cond], Predicate] = field(repr=False)
     resolve: Callable[[str], frozenset[str]] = field(repr=False)
     widen: Callable[[frozenset[str]], frozenset[str]] = field(repr=False)
@@ -202,6 +206,8 @@ class _State:
     equivalents: dict[str, str] = field(default_factory=dict)
     items: dict[str, Item] = field(default_factory=dict)
     memo: dict[int, Predicate] = field(default_factory=dict)
+    equivalents_by: dict[str, dict[str, str]] = field(default_factory=dict)
+    current_widen: Callable[[frozenset[str]], frozenset[str]] | None = None
     keep: list[Cond] = field(default_factory=list)
     classifications: list[CClassification] = field(default_factory=list)
     rulesets: list[RulesetSnapshot] = field(default_factory=list)
@@ -217,11 +223,25 @@ class _State:
         extra = {c for c, judged_as in self.equivalents.items() if judged_as in codes}
         return codes | extra if extra else codes
 
+    def widen_for(self, v: RulesetVersion) -> Callable[[frozenset[str]], frozenset[str]]:
+        """Equivalent destinations as the rulesets *v* uses (and *v* itself) declare them."""
+        eq: dict[str, str] = {}
+        for rid in (*v.model.uses, v.id):
+            eq.update(self.equivalents_by.get(rid, {}))
+        if not eq:
+            return _same
+
+        def widen(codes: frozenset[str]) -> frozenset[str]:
+            extra = {c for c, judged_as in eq.items() if judged_as in codes}
+            return codes | extra if extra else codes
+
+        return widen
+
     def pred_of(self, cond: Cond) -> Predicate:
         key = id(cond)
         pred = self.memo.get(key)
         if pred is None:
-            pred = compile_condition(cond, resolve=self.resolve, widen=self.widen)
+            pred = compile_condition(cond, resolve=self.resolve, widen=self.current_widen or self.widen)
             self.memo[key] = pred
             self.keep.append(cond)  # INVARIANT: memo keys stay valid while the snapshot lives
         return pred
@@ -248,6 +268,10 @@ class _State:
                 self._walk(p)
 
 
+def _same(codes: frozenset[str]) -> frozenset[str]:
+    return codes
+
+
 def _true(_f: Mapping[str, Any]) -> bool | None:
     return True
 
@@ -268,6 +292,7 @@ def _resolve_groups(s: _State) -> None:
         for e in v.model.equivalents:
             if s.active(e.since, e.until):
                 s.equivalents[e.country] = e.judged_as
+                s.equivalents_by.setdefault(v.id, {})[e.country] = e.judged_as
 
 
 def _index_items(s: _State) -> None:
@@ -287,6 +312,8 @@ def _meta(v: RulesetVersion, section: str, entry: Any) -> Meta:
 def _lower_rules(s: _State) -> None:
     for v in s.versions:
         rs = v.model
+        # Conditions see equivalent destinations (Hong Kong as China) only where the rulesets they use say so.
+        s.current_widen = s.widen_for(v)
 
         def live(e: Any) -> bool:
             return s.active(getattr(e, "since", None), getattr(e, "until", None))
@@ -330,8 +357,13 @@ def _lower_rules(s: _State) -> None:
             else ScreeningThresholds()
         ownership = tuple(COwnership(_meta(v, "ownership_rules", o), o.threshold, o.effect)
                           for o in rs.ownership_rules if live(o))
+        scope_cond, scope = s.lower(rs.scope)
         s.rulesets.append(RulesetSnapshot(v, controls, reviews, auths, tuple(flags), parties, index, thresholds,
-                                          ownership))
+                                          ownership, scope, scope_cond))
+
+
+def _end_lowering(s: _State) -> None:
+    s.current_widen = None
 
 
 STAGES: tuple[tuple[str, Callable[[_State], None]], ...] = (
@@ -339,6 +371,7 @@ STAGES: tuple[tuple[str, Callable[[_State], None]], ...] = (
     ("resolve_groups", _resolve_groups),  # before lower_rules: group members are baked into predicates
     ("index_items", _index_items),
     ("lower_rules", _lower_rules),  # also collects numeric thresholds
+    ("end_lowering", _end_lowering),
 )
 """The compiler's stages, in order."""
 
@@ -349,9 +382,16 @@ def compile_snapshot(catalog: Catalog, on: dt.date, *, start: dt.date | None = N
     s = _State(catalog, on, start or on, end)
     for _name, stage in STAGES:
         stage(s)
+    external: dict[str, list[tuple[RulesetSnapshot, CAuthorization]]] = {}
+    for rs in s.rulesets:
+        for a in rs.authorizations:
+            for target in a.covers:
+                if "#" in target:
+                    external.setdefault(target, []).append((rs, a))
     return Snapshot(
         s.start, s.end, tuple(s.rulesets), tuple(s.classifications), dict(s.groups), dict(s.equivalents),
-        dict(s.items), dict(s.thresholds), s.pred_of, s.resolve, s.widen, tuple(s.versions),
+        dict(s.items), dict(s.thresholds), {k: tuple(v) for k, v in external.items()}, s.pred_of, s.resolve,
+        s.widen, tuple(s.versions),
     )
 
 

@@ -14,8 +14,8 @@ stricter into a ``flagged`` verdict naming the missing fact: it fails closed.
 
 Country-typed fields compare against sets: two-letter upper-case strings are
 ISO codes and anything else names a group, resolved to its members on the
-evaluation date when the condition is compiled. Party names (``buyer.name`` …) compare after
-the same normalisation as screening (case, punctuation, spaces). Set-valued fields
+evaluation date when the condition is compiled. Party names (``buyer.name`` …) compare by
+the same tokens as screening (case, punctuation, word order and legal forms ignored). Set-valued fields
 (``evidence``, ``licences``, ``item.class``, ``parties.headquarters``) match
 ``in`` when any element is in the set.
 """
@@ -30,7 +30,7 @@ from enum import Enum
 from typing import Any
 
 from .diagnostics import Diagnostic, did_you_mean
-from .screening import normalize_name
+from .screening import name_keys
 from .source import Path_, SourceMap
 
 __all__ = [
@@ -78,6 +78,7 @@ FIELDS: dict[str, FieldType] = {
     "item.name": FieldType.STR,
     "item.vendor": FieldType.STR,
     "item.kind": FieldType.STR,
+    "item.material": FieldType.STR,
     "item.eccn": FieldType.STR,
     "item.tpp": FieldType.NUMBER,
     "item.performance_density": FieldType.NUMBER,
@@ -511,14 +512,14 @@ def _compile_test(t: Test, resolve: Resolve, widen: Callable[[frozenset[str]], f
 
         return str_set
     if name.endswith(".name") and op in ("eq", "ne", "in", "not_in"):
-        names = frozenset(normalize_name(v) for v in (value if isinstance(value, tuple) else (value,)))
+        names = frozenset(name_keys(v)[0] for v in (value if isinstance(value, tuple) else (value,)))
         positive = op in ("eq", "in")
 
         def party_name(f: Facts) -> bool | None:
             v = f.get(name)
             if v is None:
                 return None
-            return (normalize_name(v) in names) is positive
+            return (name_keys(v)[0] in names) is positive
 
         return party_name
     if op in ("in", "not_in"):

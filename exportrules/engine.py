@@ -14,9 +14,11 @@ unless ``as_of`` is given):
 5. raise red flags.
 
 The strictest outcome wins within a ruleset, within a jurisdiction and
-overall. The engine fails closed: a fact a rule needs and the transaction
-does not give makes the verdict ``flagged`` with the fact named (never
-``permitted``), and an unknown catalogue id is flagged the same way.
+overall. The engine fails closed: a fact that a classification or control
+needs and the transaction does not give makes the verdict ``flagged`` with the
+fact named (never ``permitted``), and an unknown catalogue id is flagged the
+same way. Red flags are raised on facts shown only. An absent end user or
+consignee is the buyer.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from .verdict import Action, Outcome, Reason, RulesetUsed, Verdict
 __all__ = ["Engine", "ScreenHit", "facts_of", "load"]
 
 _ITEM_FIELDS = ("tpp", "performance_density", "datacenter", "memory_bandwidth", "io_bandwidth",
-                "hbm_bandwidth_density", "kind", "eccn", "vendor", "name")
+                "hbm_bandwidth_density", "kind", "eccn", "vendor", "name", "material")
 _ROLES = ("buyer", "end_user", "consignee", "seller")
 _REVIEW_LENIENCY = {
     "presumption_of_approval": 0, "case_by_case": 1, "none": 2, "presumption_of_denial": 3, "policy_of_denial": 4,
@@ -64,8 +66,11 @@ def facts_of(tx: Transaction, item: Mapping[str, Any] | None) -> dict[str, Any]:
     f["item.total_bandwidth"] = mem + io if mem is not None and io is not None else None
     hqs: set[str] = set()
     countries: set[str] = set()
+    buyer: Party | None = tx.buyer
     for role in _ROLES:
         p: Party | None = getattr(tx, role)
+        if p is None and role in ("end_user", "consignee"):
+            p = buyer  # absent, the buyer is also the end user and the consignee
         if p is None:
             f[f"{role}.name"] = f[f"{role}.country"] = f[f"{role}.headquarters"] = None
             continue
@@ -281,7 +286,7 @@ class Engine:
         used: list[RulesetUsed] = []
         by_jurisdiction: dict[str, list[Outcome]] = {}
         for rs in snap.rulesets:
-            if not rs.decides:
+            if not rs.decides or rs.scope(facts) is False:
                 used.append(RulesetUsed(rs.version.id, rs.version.version.isoformat(), rs.version.jurisdiction,
                                         rs.version.sha256))
                 continue
@@ -334,11 +339,11 @@ class Engine:
                 continue
             facts_shown = ([f"item.class {', '.join(hit)} in {', '.join(sorted(control.classes))}"] if hit else []) \
                 + why(control.cond)
-            outcomes.append(self._clear(rs, control.meta, "control", frozenset({control.meta.id}), control.requires,
+            outcomes.append(self._clear(snap, rs, control.meta, "control", frozenset({control.meta.id}), control.requires,
                                         self._review(rs, control, facts), control.message, facts_shown, facts,
                                         reasons, actions, why))
 
-        self._screen(rs, tx, facts, reasons, actions, outcomes, why)
+        self._screen(snap, rs, tx, facts, reasons, actions, outcomes, why)
 
         for flag in rs.flags:
             r = flag.pred(facts)
@@ -346,12 +351,8 @@ class Engine:
                 reasons.append(_reason(flag.meta, "flag", Outcome.FLAGGED, why(flag.cond), flag.message))
                 actions.append(Action("review", flag.action, flag.meta.id, ruleset_id))
                 outcomes.append(Outcome.FLAGGED)
-            elif r is None:
-                missing = missing_fields(flag.cond, facts)
-                reasons.append(_reason(flag.meta, "missing-fact", Outcome.FLAGGED, [f"{m} not given" for m in missing],
-                                       f"cannot tell whether red flag `{flag.meta.id}` is raised"))
-                actions.append(Action("provide-fact", f"give {', '.join(missing)}", flag.meta.id, ruleset_id))
-                outcomes.append(Outcome.FLAGGED)
+            # A red flag is raised on facts shown; one whose facts are not given is not raised
+            # (controls, by contrast, fail closed on missing facts).
         return _Judged(Outcome.strictest(outcomes), reasons, actions)
 
     @staticmethod
@@ -366,7 +367,7 @@ class Engine:
                 policy, source = r.policy, r.meta
         return policy, source
 
-    def _clear(self, rs: RulesetSnapshot, meta: Meta, kind: str, targets: frozenset[str], requires: str,
+    def _clear(self, snap: Snapshot, rs: RulesetSnapshot, meta: Meta, kind: str, targets: frozenset[str], requires: str,
                review: tuple[str, Meta | None], message: str, shown: list[str], facts: Mapping[str, Any],
                reasons: list[Reason], actions: list[Action], why: Any) -> Outcome:
         """Decide one applying control, party hit or ownership hit against the authorizations that cover it.
@@ -378,37 +379,46 @@ class Engine:
         if requires == "prohibited":
             reasons.append(_reason(meta, kind, Outcome.BLOCKED, shown, message or "prohibited"))
             return Outcome.BLOCKED
+        routes: list[tuple[RulesetSnapshot, CAuthorization]] = [
+            (rs, a) for a in rs.authorizations if not a.covers.isdisjoint(targets)]
+        for target in sorted(targets):
+            routes.extend(snap.external.get(f"{ruleset_id}#{target}", ()))
         cleared: list[CAuthorization] = []
         pending: list[tuple[CAuthorization, list[str]]] = []
-        for a in rs.authorizations:
-            if a.covers.isdisjoint(targets) or a.pred(facts) is not True:
+        for owner, a in routes:
+            if a.pred(facts) is not True:
                 continue
-            if a.licence and not facts["licences"]:
+            if a.licence and not _licences_for(facts["licences"], owner.version.jurisdiction):
                 continue
             missing = [e for e in a.evidence if e not in facts["evidence"]]
-            if missing or a.quota is not None:
-                pending.append((a, missing))
-            else:
-                cleared.append(a)
-        if cleared:
-            a = min(cleared, key=lambda x: x.meta.id)
+            (pending.append((a, missing)) if missing else cleared.append(a))
+        quota_routes = [a for a in cleared if a.quota is not None]
+        if cleared and not quota_routes:
+            a = min(cleared, key=lambda x: (x.meta.ruleset, x.meta.id))
             reasons.append(_reason(meta, kind, Outcome.PERMITTED, shown, message or "licence required"))
             reasons.append(_reason(a.meta, "authorization", Outcome.PERMITTED, why(a.cond), f"clears `{meta.id}`"))
             return Outcome.PERMITTED
-        if pending:
+        if quota_routes or pending:
+            # INVARIANT: a shipment that falls under a quota arrangement is counted before it goes,
+            # even when another route would clear it: quota routes make the verdict flagged.
             reasons.append(_reason(meta, kind, Outcome.FLAGGED, shown, message or "licence required"))
-            for a, missing in sorted(pending, key=lambda p: p[0].meta.id):
+            for a in sorted(quota_routes, key=lambda x: (x.meta.ruleset, x.meta.id)):
+                assert a.quota is not None
+                reasons.append(_reason(a.meta, "authorization", Outcome.FLAGGED, why(a.cond),
+                                       f"can clear `{meta.id}` within its quota"))
+                key = f" per {', '.join(a.quota.key)}" if a.quota.key else ""
+                actions.append(Action("check-quota", f"count {facts['quantity']} against the quota of "
+                                      f"{a.quota.quantity:,} per {a.quota.per.replace('_', ' ')}{key}",
+                                      a.meta.id, a.meta.ruleset))
+            if quota_routes:
+                return Outcome.FLAGGED
+            for a, missing in sorted(pending, key=lambda p: (p[0].meta.ruleset, p[0].meta.id)):
                 facts_a = why(a.cond) + [f"evidence lacks {m}" for m in missing]
                 reasons.append(_reason(a.meta, "authorization", Outcome.FLAGGED, facts_a,
                                        f"can clear `{meta.id}` once its conditions are shown"))
                 for m in missing:
                     detail = f"show `{m}`" + (f": {a.action}" if a.action else "")
-                    actions.append(Action("provide-evidence", detail, a.meta.id, ruleset_id))
-                if a.quota is not None:
-                    key = f" per {', '.join(a.quota.key)}" if a.quota.key else ""
-                    actions.append(Action("check-quota", f"count {facts['quantity']} against the quota of "
-                                          f"{a.quota.quantity} per {a.quota.per.replace('_', ' ')}{key}",
-                                          a.meta.id, ruleset_id))
+                    actions.append(Action("provide-evidence", detail, a.meta.id, a.meta.ruleset))
             return Outcome.FLAGGED
         reasons.append(_reason(meta, kind, Outcome.BLOCKED, shown, message or "licence required"))
         if policy_meta is not None:
@@ -420,7 +430,7 @@ class Engine:
         actions.append(Action("obtain-licence", detail, meta.id, ruleset_id))
         return Outcome.BLOCKED
 
-    def _screen(self, rs: RulesetSnapshot, tx: Transaction, facts: Mapping[str, Any], reasons: list[Reason],
+    def _screen(self, snap: Snapshot, rs: RulesetSnapshot, tx: Transaction, facts: Mapping[str, Any], reasons: list[Reason],
                 actions: list[Action], outcomes: list[Outcome], why: Any) -> None:
         """Screen each party's name, and who owns it, against the ruleset's listed parties."""
         if not rs.parties:
@@ -442,14 +452,14 @@ class Engine:
                     outcomes.append(Outcome.FLAGGED)
                     continue
                 shown = [f"{role}.name `{party.name}` matches {listed}"]
-                outcomes.append(self._party_effect(rs, entry.meta, entry.effect, entry.review_policy,
+                outcomes.append(self._party_effect(snap, rs, entry.meta, entry.effect, entry.review_policy,
                                                    frozenset({entry.meta.id, "parties"}), role, party.name,
                                                    f"{role} is on the {entry.list}", shown, facts, reasons, actions,
                                                    why))
             if party.owners and rs.ownership:
-                self._screen_owners(rs, role, party, facts, reasons, actions, outcomes, why)
+                self._screen_owners(snap, rs, role, party, facts, reasons, actions, outcomes, why)
 
-    def _party_effect(self, rs: RulesetSnapshot, meta: Meta, effect: str, policy: str, targets: frozenset[str],
+    def _party_effect(self, snap: Snapshot, rs: RulesetSnapshot, meta: Meta, effect: str, policy: str, targets: frozenset[str],
                       role: str, name: str, message: str, shown: list[str], facts: Mapping[str, Any],
                       reasons: list[Reason], actions: list[Action], why: Any) -> Outcome:
         if effect == "flag":
@@ -457,10 +467,10 @@ class Engine:
             actions.append(Action("review", f"review {role} `{name}` against `{meta.id}`", meta.id, rs.version.id))
             return Outcome.FLAGGED
         requires = "prohibited" if effect == "prohibited" else "licence"
-        return self._clear(rs, meta, "party", targets, requires, (policy, None), message, shown, facts, reasons,
+        return self._clear(snap, rs, meta, "party", targets, requires, (policy, None), message, shown, facts, reasons,
                            actions, why)
 
-    def _screen_owners(self, rs: RulesetSnapshot, role: str, party: Party, facts: Mapping[str, Any],
+    def _screen_owners(self, snap: Snapshot, rs: RulesetSnapshot, role: str, party: Party, facts: Mapping[str, Any],
                        reasons: list[Reason], actions: list[Action], outcomes: list[Outcome], why: Any) -> None:
         owned: list[tuple[float, CParty, str]] = []
         share = _listed_share(party.owners, rs, 1.0, owned)
@@ -483,9 +493,19 @@ class Engine:
             strictest = max((entry for _, entry, _ in owned), key=lambda e: (rank[e.effect], e.meta.id))
             targets = frozenset({rule.meta.id, "parties", *(e.meta.id for _, e, _ in owned)})
             outcomes.append(self._party_effect(
-                rs, rule.meta, strictest.effect, strictest.review_policy, targets, role, party.name,
+                snap, rs, rule.meta, strictest.effect, strictest.review_policy, targets, role, party.name,
                 f"{role} is {share:.0%} owned by listed parties and inherits `{strictest.meta.id}`", shown, facts,
                 reasons, actions, why))
+
+
+def _licences_for(licences: frozenset[str], jurisdiction: str) -> bool:
+    """Whether a licence counts for *jurisdiction*: ``MY:STP-1`` for MY; unprefixed licences for US."""
+    for lic in licences:
+        head, sep, _ = lic.partition(":")
+        scoped = sep and len(head) == 2 and head.isalpha() and head.isupper()
+        if (scoped and head == jurisdiction) or (not scoped and jurisdiction == "US"):
+            return True
+    return False
 
 
 def _listed_share(owners: Iterable[Any], rs: RulesetSnapshot, factor: float,

@@ -154,8 +154,10 @@ class Item(_Model):
     """Marketing name."""
     vendor: str
     """Manufacturer."""
-    kind: Literal["ic", "computer", "hbm"] = "ic"
-    """`ic` for an integrated circuit, `computer` for boards, servers and assemblies, `hbm` for memory."""
+    kind: Literal["ic", "computer", "hbm", "material"] = "ic"
+    """`ic`, `computer` (boards, servers, assemblies), `hbm` (memory) or `material` (minerals and materials)."""
+    material: str | None = None
+    """For `kind: material`, what it is, lower case: `gallium`, `germanium`, `graphite`, `antimony`, `dysprosium` …"""
     tpp: NonNegativeFloat | None = None
     """Total processing performance (dense, highest over precisions); absent when unknown."""
     performance_density: NonNegativeFloat | None = None
@@ -239,8 +241,9 @@ class Authorization(_Rule):
 
     id: Identifier
     """Rule id."""
-    covers: list[Identifier] = Field(min_length=1)
-    """Ids of the controls or parties this can clear; `parties` means every party of this ruleset."""
+    covers: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/#-]*$")]] = Field(min_length=1)
+    """Ids of the controls or parties this can clear; `parties` means every party of this ruleset;
+    `<ruleset>#<control>` clears a control of a ruleset this one uses."""
     when: Condition | None = None
     """When the authorization is available."""
     requires_evidence: list[str] = []
@@ -379,6 +382,8 @@ class Ruleset(_Model):
     """Free text for reviewers."""
     screening: ScreeningSettings | None = None
     """Name-screening thresholds for this ruleset's parties."""
+    scope: Condition | None = None
+    """The transactions this ruleset speaks about (e.g. `{ship_from: MY}`); others it does not judge."""
     groups: list[Group] = []
     """Country groups and coalitions."""
     equivalents: list[Equivalent] = []

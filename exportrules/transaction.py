@@ -141,8 +141,10 @@ class ItemSpec(_Model):
     """Aggregate bidirectional I/O bandwidth, GB/s."""
     hbm_bandwidth_density: NonNegativeFloat | None = None
     """Memory bandwidth density, GB/s/mm²."""
-    kind: Literal["ic", "computer", "hbm"] = "ic"
-    """`ic`, `computer` or `hbm`."""
+    kind: Literal["ic", "computer", "hbm", "material"] = "ic"
+    """`ic`, `computer`, `hbm` or `material`."""
+    material: str | None = None
+    """For `kind: material`: `gallium`, `germanium`, `graphite`, `antimony`, a rare earth such as `dysprosium` …"""
     eccn: str | None = None
     """A declared ECCN."""
     vendor: str | None = None

@@ -160,6 +160,9 @@ class _Checker:
             return did_you_mean(g, groups)
 
         known.hint = hint  # type: ignore[attr-defined]
+        if self.rs.scope is not None:
+            _, problems, _ = parse_condition(self.rs.scope, ("scope",), source=self.source, known_groups=known)
+            self.found.extend(problems)
         for section, attr in (("classifications", "when"), ("classifications", "unless"), ("controls", "when"),
                               ("review_policies", "when"), ("authorizations", "when"), ("flags", "when")):
             for i, entry in enumerate(getattr(self.rs, section)):
@@ -190,6 +193,14 @@ class _Checker:
                 path = ("authorizations", i, "covers", j)
                 if target == "parties" or target in parties:
                     continue
+                if "#" in target:
+                    rid, _, cid = target.partition("#")
+                    if rid not in self.rs.uses and rid not in self.ns.uses.get(self.rs.ruleset, set()):
+                        self.at("unknown-ruleset", f"authorization `{a.id}`: `{rid}` is not in `uses`", path)
+                    elif cid not in self.ns.controls.get(rid, set()):
+                        self.at("unknown-control", f"authorization `{a.id}`: `{rid}` has no control `{cid}`", path,
+                                help=did_you_mean(cid, self.ns.controls.get(rid, set())))
+                    continue
                 if target not in known_controls:
                     self.at("unknown-control", f"authorization `{a.id}`: unknown control `{target}`", path,
                             help=did_you_mean(target, [*controls, *parties]))
@@ -217,13 +228,17 @@ class _Checker:
 
     def shadowing(self) -> None:
         def canon(x: Any) -> str:
+            if hasattr(x, "model_dump"):
+                x = x.model_dump(mode="json")
             return json.dumps(x, sort_keys=True, default=str)
 
-        for section, key in (("controls", lambda c: (tuple(sorted(c.classes)), canon(c.when), c.requires)),
-                             ("flags", lambda f: canon(f.when)),
+        for section, key in (("controls", lambda c: (tuple(sorted(c.classes)), canon(c.when), c.requires,
+                                                     c.since, c.until)),
+                             ("flags", lambda f: (canon(f.when), f.since, f.until)),
                              ("classifications", lambda c: (c.id, canon(c.when), canon(c.unless))),
                              ("authorizations", lambda a: (tuple(sorted(a.covers)), canon(a.when),
-                                                           tuple(sorted(a.requires_evidence)), a.requires_licence))):
+                                                           tuple(sorted(a.requires_evidence)), a.requires_licence,
+                                                           a.since, a.until, canon(a.quota)))):
             seen: dict[Any, str] = {}
             for i, entry in enumerate(getattr(self.rs, section)):
                 k = key(entry)
