@@ -339,9 +339,9 @@ class Engine:
                 continue
             facts_shown = ([f"item.class {', '.join(hit)} in {', '.join(sorted(control.classes))}"] if hit else []) \
                 + why(control.cond)
-            outcomes.append(self._clear(snap, rs, control.meta, "control", frozenset({control.meta.id}), control.requires,
-                                        self._review(rs, control, facts), control.message, facts_shown, facts,
-                                        reasons, actions, why))
+            outcomes.append(self._clear(snap, rs, control.meta, "control", frozenset({control.meta.id}),
+                                        control.requires, self._review(rs, control, facts), control.message,
+                                        facts_shown, facts, reasons, actions, why))
 
         self._screen(snap, rs, tx, facts, reasons, actions, outcomes, why)
 
@@ -430,8 +430,8 @@ class Engine:
         actions.append(Action("obtain-licence", detail, meta.id, ruleset_id))
         return Outcome.BLOCKED
 
-    def _screen(self, snap: Snapshot, rs: RulesetSnapshot, tx: Transaction, facts: Mapping[str, Any], reasons: list[Reason],
-                actions: list[Action], outcomes: list[Outcome], why: Any) -> None:
+    def _screen(self, snap: Snapshot, rs: RulesetSnapshot, tx: Transaction, facts: Mapping[str, Any],
+                reasons: list[Reason], actions: list[Action], outcomes: list[Outcome], why: Any) -> None:
         """Screen each party's name, and who owns it, against the ruleset's listed parties."""
         if not rs.parties:
             return
@@ -459,9 +459,9 @@ class Engine:
             if party.owners and rs.ownership:
                 self._screen_owners(snap, rs, role, party, facts, reasons, actions, outcomes, why)
 
-    def _party_effect(self, snap: Snapshot, rs: RulesetSnapshot, meta: Meta, effect: str, policy: str, targets: frozenset[str],
-                      role: str, name: str, message: str, shown: list[str], facts: Mapping[str, Any],
-                      reasons: list[Reason], actions: list[Action], why: Any) -> Outcome:
+    def _party_effect(self, snap: Snapshot, rs: RulesetSnapshot, meta: Meta, effect: str, policy: str,
+                      targets: frozenset[str], role: str, name: str, message: str, shown: list[str],
+                      facts: Mapping[str, Any], reasons: list[Reason], actions: list[Action], why: Any) -> Outcome:
         if effect == "flag":
             reasons.append(_reason(meta, "party", Outcome.FLAGGED, shown, message))
             actions.append(Action("review", f"review {role} `{name}` against `{meta.id}`", meta.id, rs.version.id))
