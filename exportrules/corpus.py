@@ -12,6 +12,9 @@ A corpus file (OPA's case style)::
         want_outcome: permitted
         want_classifications: [3A090.a]
 
+A membership case names ``group`` and ``on`` with ``want_members`` and
+``want_not_members`` instead of a transaction.
+
 Checks: ``want_outcome``, ``want_classifications`` (exact), ``want_reasons``
 (rule ids that must be cited), ``want_no_reasons``, ``want_actions`` (action
 kinds that must be owed), ``want_action_details`` (substrings of some action), ``want_no_action_details``,
@@ -35,7 +38,7 @@ from .loader import LoadFailure, iter_ruleset_files, load_path
 __all__ = ["Case", "check_case", "load_cases", "screening_metrics", "summarize"]
 
 _KEYS = {
-    "note", "source", "transaction", "as_of", "want_outcome", "want_classifications", "want_reasons",
+    "note", "source", "transaction", "as_of", "group", "on", "want_members", "want_not_members", "want_outcome", "want_classifications", "want_reasons",
     "want_no_reasons", "want_actions", "want_action_details", "want_no_action_details", "want_jurisdictions",
     "want_uncertain",
 }
@@ -90,6 +93,13 @@ def load_cases(root: Path) -> list[Case]:
                 raise ValueError(f"{where}: unknown case keys {sorted(unknown)}")
             merged = {**defaults, **raw}
             tx = {**(defaults.get("transaction") or {}), **(raw.get("transaction") or {})}
+            if "group" in raw:
+                if "on" not in raw or "note" not in raw or "source" not in raw:
+                    raise ValueError(f"{where}: a membership case needs `note`, `source`, `group` and `on`")
+                want = {k: raw.get(k, []) for k in ("want_members", "want_not_members")}
+                out.append(Case(str(raw["note"]), str(raw["source"]), name, span.line if span else 0, ruleset,
+                                {"group": raw["group"]}, raw["on"], want))
+                continue
             if "note" not in raw or "source" not in raw or "want_outcome" not in merged:
                 raise ValueError(f"{where}: a case needs `note`, `source` and `want_outcome`")
             want = {k: v for k, v in merged.items() if k.startswith("want_")}
@@ -101,6 +111,12 @@ def load_cases(root: Path) -> list[Case]:
 
 def check_case(case: Case, engine: Engine) -> list[str]:
     """What is wrong with the engine's verdict for *case*; empty when it passes."""
+    if "group" in case.transaction:
+        assert case.as_of is not None
+        members = engine.members(str(case.transaction["group"]), on=case.as_of)
+        wrong = [f"`{c}` is not a member" for c in case.want.get("want_members", []) if c not in members]
+        wrong += [f"`{c}` is a member" for c in case.want.get("want_not_members", []) if c in members]
+        return wrong
     try:
         v = engine.judge(case.transaction, as_of=case.as_of)
     except TransactionInvalid as exc:
