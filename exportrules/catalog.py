@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -133,6 +133,27 @@ class Catalog:
             if v is not None:
                 out.append(v)
         return out
+
+    def pinned(self, ref: str) -> Catalog:
+        """A copy in which ruleset ``id`` stays at ``version`` for every later date (``id@version``).
+
+        Raises:
+            KeyError: for an unknown ruleset or version.
+        """
+        version = self.get(ref)
+        versions = dict(self.versions)
+        versions[version.id] = (version,)
+        return Catalog(self.root, versions, self.warnings)
+
+    def without(self, ruleset_id: str, section: str, entry_id: str) -> Catalog:
+        """A copy with one entry removed from every version of a ruleset (for what-if analysis)."""
+        versions = dict(self.versions)
+        versions[ruleset_id] = tuple(
+            replace(v, model=v.model.model_copy(update={
+                section: [e for e in getattr(v.model, section) if e.id != entry_id]}))
+            for v in self.versions[ruleset_id]
+        )
+        return Catalog(self.root, versions, self.warnings)
 
     def __iter__(self) -> Iterator[RulesetVersion]:
         for vs in self.versions.values():

@@ -314,6 +314,49 @@ def screen_eval(
             _out.print(f"  missed: {miss}", markup=False)
 
 
+@app.command("test")
+def test_properties(
+    directory: Annotated[Path | None, typer.Argument(help="Directory of rulesets (default: the bundled ones).")] = None,
+    max_examples: Annotated[int, typer.Option("--max-examples", min=1, help="Examples per property.")] = 100,
+    seed: Annotated[int | None, typer.Option("--seed", help="Randomise with this seed (default: derandomised).")]
+        = None,
+    only: Annotated[list[str] | None, typer.Option("--only", help="Only properties whose `ruleset::id` "
+                                                    "contains this text (repeatable).")] = None,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Check every ruleset property with Hypothesis; print the shrunk counterexample of each failure."""
+    from .testing import check_properties
+
+    engine = _load(directory, fmt)
+
+    def chosen(ruleset_id: str, prop_id: str) -> bool:
+        return not only or any(text in f"{ruleset_id}::{prop_id}" for text in only)
+
+    results = check_properties(engine, max_examples=max_examples, seed=seed, only=chosen)
+    failed = [r for r in results if not r.passed]
+    if fmt is Format.json:
+        _out.print(json.dumps({"properties": len(results), "failed": len(failed),
+                               "results": [r.to_dict() for r in results]}, indent=2, ensure_ascii=False),
+                   markup=False)
+    else:
+        for r in results:
+            mark = "ok  " if r.passed else "FAIL"
+            _out.print(f"{mark} {r.ruleset}::{r.property}  ({r.examples} examples)  {r.source}", markup=False)
+        for r in failed:
+            _out.print("", markup=False)
+            _out.print(f"property `{r.property}` of `{r.ruleset}` failed: {r.message}", markup=False)
+            if r.counterexample is not None:
+                _out.print("counterexample (reproduce with `exportrules judge -`):", markup=False)
+                _out.print(json.dumps(r.counterexample, ensure_ascii=False), markup=False)
+            if r.verdict is not None:
+                _out.print(render_verdict(r.verdict))
+            if r.related is not None:
+                _out.print(f"related: {json.dumps(r.related.get('transaction') or r.related.get('ruleset_version'))}",
+                           markup=False)
+        _out.print(f"{len(results) - len(failed)} passed, {len(failed)} failed", markup=False)
+    raise typer.Exit(ExitCode.PROPERTY_FAILED if failed else ExitCode.OK)
+
+
 @app.command()
 def corpus(
     directory: Annotated[Path, typer.Argument(help="Directory of golden-case YAML files.")] = Path("tests/corpus"),

@@ -38,9 +38,9 @@ from .loader import LoadFailure, iter_ruleset_files, load_path
 __all__ = ["Case", "check_case", "load_cases", "screening_metrics", "summarize"]
 
 _KEYS = {
-    "note", "source", "transaction", "as_of", "group", "on", "want_members", "want_not_members", "want_outcome", "want_classifications", "want_reasons",
-    "want_no_reasons", "want_actions", "want_action_details", "want_no_action_details", "want_jurisdictions",
-    "want_uncertain",
+    "note", "source", "transaction", "as_of", "group", "on", "want_members", "want_not_members", "want_outcome",
+    "want_classifications", "want_reasons", "want_no_reasons", "want_actions", "want_action_details",
+    "want_no_action_details", "want_jurisdictions", "want_uncertain",
 }
 
 

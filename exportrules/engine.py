@@ -200,6 +200,21 @@ class Engine:
                 ))
         return sorted(hits, key=lambda h: (-h.score, h.ruleset, h.entry))
 
+    def facts(self, transaction: Transaction | Mapping[str, Any], as_of: dt.date | str | None = None) \
+            -> dict[str, Any]:
+        """The facts conditions read for *transaction*, including ``item.class`` (for property scopes)."""
+        tx = transaction if isinstance(transaction, Transaction) else parse_transaction(transaction)
+        day = tx.date if as_of is None else parse_date(as_of)
+        snap = self.compiler.snapshot(day)
+        if isinstance(tx.item, str):
+            item = snap.items.get(tx.item)
+            params = {k: getattr(item, k) for k in _ITEM_FIELDS} if item is not None else None
+        else:
+            params = {k: getattr(tx.item, k) for k in _ITEM_FIELDS}
+        f = facts_of(tx, params)
+        f["item.class"] = frozenset(self._judge(tx, day, snap).classifications)
+        return f
+
     def snapshot(self, on: dt.date | str) -> Snapshot:
         """The compiled snapshot for a date."""
         return self.compiler.snapshot(parse_date(on))

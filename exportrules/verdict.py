@@ -176,6 +176,24 @@ class Verdict:
             "transaction_id": self.transaction_id,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Verdict:
+        """Rebuild a verdict from :meth:`to_dict` output (for stored verdicts and round trips)."""
+        def outcome(v: str | None) -> Outcome | None:
+            return Outcome(v) if v is not None else None
+
+        reasons = tuple(
+            Reason(r["rule"], r["kind"], outcome(r["effect"]), r["ruleset"], r["version"], r["jurisdiction"],
+                   r["citation"], r["source"], tuple(r["facts"]), r["message"], bool(r.get("uncertain", False)))
+            for r in data["reasons"]
+        )
+        actions = tuple(Action(a["kind"], a["detail"], a["rule"], a["ruleset"]) for a in data["actions"])
+        used = tuple(RulesetUsed(r["id"], r["version"], r["jurisdiction"], r["sha256"], outcome(r["outcome"]))
+                     for r in data["rulesets"])
+        return cls(Outcome(data["outcome"]), tuple(data["classifications"]), reasons, actions, used,
+                   dt.date.fromisoformat(data["as_of"]), data["transaction_id"],
+                   {k: Outcome(v) for k, v in data.get("jurisdictions", {}).items()})
+
     def to_json(self, *, indent: int | None = 2) -> str:
         """Deterministic JSON text."""
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)

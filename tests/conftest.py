@@ -47,3 +47,12 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
         return Run(code, captured.out, captured.err)
 
     return run
+
+
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+# A fixed, derandomised profile so CI is stable and quick; `--hypothesis-profile dev` searches harder.
+settings.register_profile("ci", max_examples=40, derandomize=True, deadline=None, database=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+settings.register_profile("dev", max_examples=300, deadline=None)
+settings.load_profile("ci")
