@@ -35,7 +35,7 @@ def _check_exports(public: set[str]) -> None:
     assert set(__all__) == public, (set(__all__) - public, public - set(__all__))
 
 
-_check_exports({n for n in dir() if not n.startswith("_") and n not in {"properties", "strategies"}})
+_check_exports({n for n in dir() if n[0] not in "_@" and n not in {"properties", "strategies"}})
 
 
 def __dir__() -> list[str]:
