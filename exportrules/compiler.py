@@ -165,10 +165,8 @@ class RulesetSnapshot:
     scope: Predicate = field(default=lambda _f: True, repr=False)
     scope_cond: Cond | None = None
 
-    @property
-    def decides(self) -> bool:
-        """True when the ruleset has rules of its own (not only groups or items)."""
-        return bool(self.controls or self.flags or self.parties)
+    decides: bool = True
+    """True when the ruleset has rules of its own (not only groups, items or clearances)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,7 +357,7 @@ def _lower_rules(s: _State) -> None:
                           for o in rs.ownership_rules if live(o))
         scope_cond, scope = s.lower(rs.scope)
         s.rulesets.append(RulesetSnapshot(v, controls, reviews, auths, tuple(flags), parties, index, thresholds,
-                                          ownership, scope, scope_cond))
+                                          ownership, scope, scope_cond, bool(controls or flags or parties)))
 
 
 def _end_lowering(s: _State) -> None:

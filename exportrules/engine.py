@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from .catalog import Catalog, RulesetVersion, load_catalog
 from .compiler import CAuthorization, CControl, Compiler, CParty, Meta, RulesetSnapshot, Snapshot
-from .conditions import explain, missing_fields
+from .conditions import explain, fields_of, missing_fields
 from .diagnostics import Diagnostic, did_you_mean
 from .errors import BackendUnavailable, RulesetInvalid
 from .transaction import Party, Transaction, parse_date, parse_transaction
@@ -158,6 +158,9 @@ class Engine:
         self.catalog = catalog
         self.backend = backend
         self.compiler = Compiler(catalog)
+        self._used: dict[tuple[int, Outcome | None], RulesetUsed] = {}
+        self._why: dict[tuple[Any, ...], tuple[str, ...]] = {}
+        self._reads: dict[int, tuple[str, ...]] = {}
 
     # ------------------------------------------------------------- queries
 
@@ -291,8 +294,7 @@ class Engine:
                 r = False if u is True else (None if (u is None or r is None) else r)
             if r is True:
                 classes.add(c.meta.id)
-                reasons.append(_reason(c.meta, "classification", None,
-                                       explain(c.cond, facts, pred_of=snap.pred_of, resolve=snap.resolve)))
+                reasons.append(_reason(c.meta, "classification", None, self._explain(c.cond, facts, snap)))
             elif r is None:
                 unknown_classes.setdefault(c.meta.id, []).extend(
                     missing_fields(c.cond, facts) + missing_fields(c.unless, facts))
@@ -302,22 +304,44 @@ class Engine:
         by_jurisdiction: dict[str, list[Outcome]] = {}
         for rs in snap.rulesets:
             if not rs.decides or rs.scope(facts) is False:
-                used.append(RulesetUsed(rs.version.id, rs.version.version.isoformat(), rs.version.jurisdiction,
-                                        rs.version.sha256))
+                used.append(self._ruleset_used(rs, None))
                 continue
             judged = self._judge_ruleset(rs, tx, facts, classes, unknown_classes, snap)
             reasons.extend(judged.reasons)
             actions.extend(judged.actions)
             outcomes.append(judged.outcome)
             by_jurisdiction.setdefault(rs.version.jurisdiction, []).append(judged.outcome)
-            used.append(RulesetUsed(rs.version.id, rs.version.version.isoformat(), rs.version.jurisdiction,
-                                    rs.version.sha256, judged.outcome))
+            used.append(self._ruleset_used(rs, judged.outcome))
         outcome = Outcome.strictest(outcomes)
         unique_actions = sorted(set(actions), key=lambda a: (a.ruleset, a.rule, a.kind, a.detail))
         return Verdict(
             outcome, tuple(sorted(classes)), Verdict.sort_reasons(reasons), tuple(unique_actions), tuple(used), day,
             tx.id, {j: Outcome.strictest(os) for j, os in by_jurisdiction.items()},
         )
+
+    def _ruleset_used(self, rs: RulesetSnapshot, outcome: Outcome | None) -> RulesetUsed:
+        key = (id(rs.version), outcome)
+        used = self._used.get(key)
+        if used is None:
+            v = rs.version
+            used = self._used[key] = RulesetUsed(v.id, v.version.isoformat(), v.jurisdiction, v.sha256, outcome)
+        return used
+
+    def _explain(self, cond: Any, facts: Mapping[str, Any], snap: Snapshot) -> tuple[str, ...]:
+        """Explanations depend only on the facts a condition reads, so they are memoised on those."""
+        if cond is None:
+            return ()
+        reads = self._reads.get(id(cond))
+        if reads is None:
+            reads = self._reads[id(cond)] = tuple(sorted(fields_of(cond)))
+        key = (id(cond), id(snap), *(facts.get(f) for f in reads))
+        found = self._why.get(key)
+        if found is None:
+            if len(self._why) > 100_000:
+                self._why.clear()
+            found = self._why[key] = tuple(explain(cond, facts, pred_of=snap.pred_of, resolve=snap.resolve,
+                                                   widen=snap.widen))
+        return found
 
     def _judge_ruleset(self, rs: RulesetSnapshot, tx: Transaction, facts: dict[str, Any], classes: set[str],
                        unknown_classes: Mapping[str, list[str]], snap: Snapshot) -> _Judged:
@@ -327,7 +351,7 @@ class Engine:
         ruleset_id = rs.version.id
 
         def why(cond: Any) -> list[str]:
-            return explain(cond, facts, pred_of=snap.pred_of, resolve=snap.resolve, widen=snap.widen)
+            return list(self._explain(cond, facts, snap))
 
         for control in rs.controls:
             if control.classes:

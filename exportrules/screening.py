@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from functools import lru_cache
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -109,8 +110,9 @@ def name_tokens(name: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=8192)
 def name_keys(name: str) -> tuple[str, str]:
-    """(sorted-token key, run-together key) of a name."""
+    """(sorted-token key, run-together key) of a name (memoised: names repeat across rulesets and orders)."""
     tokens = name_tokens(name)
     return " ".join(sorted(tokens)), "".join(tokens)
 
@@ -169,6 +171,7 @@ class NameIndex(Generic[_T]):
             for g in _trigrams(v.compact):
                 self._grams.setdefault(g, []).append(i)
         self._common = max(8, int(len(variants) * self.COMMON_SHARE))
+        self._memo: dict[tuple[str, str | None, ScreeningThresholds], list[Candidate[_T]]] = {}
 
     @classmethod
     def build(cls, entries: Iterable[tuple[_T, Iterable[str], str | None]]) -> NameIndex[_T]:
@@ -192,7 +195,19 @@ class NameIndex(Generic[_T]):
 
     def search(self, name: str, *, country: str | None = None,
                thresholds: ScreeningThresholds = ScreeningThresholds()) -> list[Candidate[_T]]:
-        """Exact hits if any; otherwise fuzzy candidates at or above the review score, best first."""
+        """Exact hits if any; otherwise fuzzy candidates at or above the review score, best first.
+
+        Results are memoised per (name, country, thresholds): order books repeat their parties.
+        """
+        key = (name, country, thresholds)
+        hit = self._memo.get(key)
+        if hit is None:
+            if len(self._memo) > 50_000:
+                self._memo.clear()
+            hit = self._memo[key] = self._search(name, country, thresholds)
+        return list(hit)
+
+    def _search(self, name: str, country: str | None, thresholds: ScreeningThresholds) -> list[Candidate[_T]]:
         found = self.exact(name)
         if found:
             return found
