@@ -17,6 +17,7 @@ import bisect
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from .catalog import Catalog, RulesetVersion
@@ -32,10 +33,11 @@ from .conditions import (
     compile_condition,
     parse_condition,
 )
-from .model import Item, Quota
+from .model import Quota
 from .screening import NameIndex, ScreeningThresholds
 
 __all__ = [
+    "ITEM_FIELDS",
     "STAGES",
     "CAuthorization",
     "CClassification",
@@ -43,6 +45,7 @@ __all__ = [
     "CFlag",
     "COwnership",
     "CParty",
+    "CQuota",
     "CReview",
     "Compiler",
     "Meta",
@@ -101,6 +104,20 @@ class CReview:
     evidence: tuple[str, ...]
 
 
+ITEM_FIELDS = ("tpp", "performance_density", "datacenter", "memory_bandwidth", "io_bandwidth",
+               "hbm_bandwidth_density", "kind", "eccn", "vendor", "name", "material")
+"""Item parameters conditions can read (as ``item.<name>``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CQuota:
+    """A declared quota, as plain data."""
+
+    quantity: int
+    per: str
+    key: tuple[str, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class CAuthorization:
     """A compiled authorization."""
@@ -111,7 +128,7 @@ class CAuthorization:
     pred: Predicate
     evidence: tuple[str, ...]
     licence: bool
-    quota: Quota | None
+    quota: CQuota | None
     action: str | None
 
 
@@ -179,7 +196,8 @@ class Snapshot:
     classifications: tuple[CClassification, ...]
     groups: Mapping[str, frozenset[str]]
     equivalents: Mapping[str, str]
-    items: Mapping[str, Item]
+    items: Mapping[str, Mapping[str, Any]]
+    """Catalogue id -> the item's parameters (read-only; unknown figures are None)."""
     thresholds: Mapping[str, tuple[float, ...]]
     """Numeric constants each field is compared with (boundary values for testing)."""
     external: Mapping[str, tuple[tuple[RulesetSnapshot, CAuthorization], ...]]
@@ -202,7 +220,7 @@ class _State:
     versions: list[RulesetVersion] = field(default_factory=list)
     groups: dict[str, frozenset[str]] = field(default_factory=dict)
     equivalents: dict[str, str] = field(default_factory=dict)
-    items: dict[str, Item] = field(default_factory=dict)
+    items: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     memo: dict[int, Predicate] = field(default_factory=dict)
     equivalents_by: dict[str, dict[str, str]] = field(default_factory=dict)
     current_widen: Callable[[frozenset[str]], frozenset[str]] | None = None
@@ -266,6 +284,10 @@ class _State:
                 self._walk(p)
 
 
+def _quota(q: Quota | None) -> CQuota | None:
+    return CQuota(q.quantity, q.per, tuple(q.key)) if q is not None else None
+
+
 def _same(codes: frozenset[str]) -> frozenset[str]:
     return codes
 
@@ -296,7 +318,7 @@ def _resolve_groups(s: _State) -> None:
 def _index_items(s: _State) -> None:
     for v in s.versions:
         for item in v.model.items:
-            s.items[item.id] = item
+            s.items[item.id] = MappingProxyType({k: getattr(item, k) for k in ITEM_FIELDS})
 
 
 def _meta(v: RulesetVersion, section: str, entry: Any) -> Meta:
@@ -335,7 +357,7 @@ def _lower_rules(s: _State) -> None:
         )
         auths = tuple(
             CAuthorization(_meta(v, "authorizations", a), frozenset(a.covers), *s.lower(a.when),
-                           tuple(a.requires_evidence), a.requires_licence, a.quota, a.action)
+                           tuple(a.requires_evidence), a.requires_licence, _quota(a.quota), a.action)
             for a in rs.authorizations if live(a)
         )
         flags = []

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .catalog import Catalog, RulesetVersion, load_catalog
-from .compiler import CAuthorization, CControl, Compiler, CParty, Meta, RulesetSnapshot, Snapshot
+from .compiler import ITEM_FIELDS, CAuthorization, CControl, Compiler, CParty, Meta, RulesetSnapshot, Snapshot
 from .conditions import explain, fields_of, missing_fields
 from .diagnostics import Diagnostic, did_you_mean
 from .errors import BackendUnavailable, RulesetInvalid
@@ -39,8 +39,7 @@ from .verdict import Action, Outcome, Reason, RulesetUsed, Verdict
 
 __all__ = ["Engine", "ScreenHit", "facts_of", "load"]
 
-_ITEM_FIELDS = ("tpp", "performance_density", "datacenter", "memory_bandwidth", "io_bandwidth",
-                "hbm_bandwidth_density", "kind", "eccn", "vendor", "name", "material")
+_ITEM_FIELDS = ITEM_FIELDS
 _ROLES = ("buyer", "end_user", "consignee", "seller")
 _REVIEW_LENIENCY = {
     "presumption_of_approval": 0, "case_by_case": 1, "none": 2, "presumption_of_denial": 3, "policy_of_denial": 4,
@@ -89,6 +88,10 @@ def facts_of(tx: Transaction, item: Mapping[str, Any] | None) -> dict[str, Any]:
     f["parties.headquarters"] = frozenset(hqs) if hqs else None
     f["parties.country"] = frozenset(countries) if countries else None
     return f
+
+
+def _spec_params(item: Any) -> dict[str, Any]:
+    return {k: getattr(item, k) for k in _ITEM_FIELDS}
 
 
 def _majority_parents(owners: Iterable[Any]) -> set[str]:
@@ -209,11 +212,7 @@ class Engine:
         tx = transaction if isinstance(transaction, Transaction) else parse_transaction(transaction)
         day = tx.date if as_of is None else parse_date(as_of)
         snap = self.compiler.snapshot(day)
-        if isinstance(tx.item, str):
-            item = snap.items.get(tx.item)
-            params = {k: getattr(item, k) for k in _ITEM_FIELDS} if item is not None else None
-        else:
-            params = {k: getattr(tx.item, k) for k in _ITEM_FIELDS}
+        params = snap.items.get(tx.item) if isinstance(tx.item, str) else {k: getattr(tx.item, k) for k in _ITEM_FIELDS}
         f = facts_of(tx, params)
         f["item.class"] = frozenset(self._judge(tx, day, snap).classifications)
         return f
@@ -280,9 +279,9 @@ class Engine:
                 outcomes.append(Outcome.FLAGGED)
                 item_params = None
             else:
-                item_params = {k: getattr(item, k) for k in _ITEM_FIELDS}
+                item_params = item
         else:
-            item_params = {k: getattr(tx.item, k) for k in _ITEM_FIELDS}
+            item_params = _spec_params(tx.item)
         facts = facts_of(tx, item_params)
 
         classes: set[str] = set()

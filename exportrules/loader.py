@@ -60,7 +60,7 @@ _SAFE_TAGS = {
 _Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _StrictLoader(_Base):  # type: ignore[misc,valid-type]
+class _StrictLoader(_Base):  # type: ignore[misc]
     """A safe loader whose only booleans are ``true`` and ``false``."""
 
 

@@ -204,3 +204,40 @@ def test_rule_order_in_a_file_does_not_change_verdicts(tmp_path: Path) -> None:
         a, b = original.judge(t), reordered.judge(t)
         assert (a.outcome, a.classifications, a.reason_ids()) == (b.outcome, b.classifications, b.reason_ids())
         assert [(x.kind, x.detail) for x in a.actions] == [(x.kind, x.detail) for x in b.actions]
+
+
+def test_a800_timeline_cites_the_october_2023_rule(engine: exportrules.Engine) -> None:
+    tx = {"date": "2023-06-01", "item": "nvidia-a800", "destination": "CN",
+          "buyer": {"name": "Example", "country": "CN"}}
+    assert engine.judge(tx).outcome is Outcome.PERMITTED
+    later = engine.judge({**tx, "date": "2023-12-01"})
+    assert later.outcome is Outcome.BLOCKED
+    assert any("88 FR 73458" in r.citation for r in later.reasons if r.kind == "control")
+    assert any("88 FR 73458" in r.citation for r in later.reasons if r.kind == "classification")
+
+
+def test_no_pydantic_model_on_the_hot_path(engine: exportrules.Engine) -> None:
+    from pydantic import BaseModel
+
+    snap = engine.snapshot("2026-03-01")
+    seen: set[int] = set()
+
+    def walk(obj: Any, depth: int = 0) -> None:
+        assert not isinstance(obj, BaseModel), type(obj)
+        if depth > 4 or id(obj) in seen or isinstance(obj, (str, int, float, dt.date)):
+            return
+        seen.add(id(obj))
+        if hasattr(obj, "values") and callable(obj.values):
+            for v in obj.values():
+                walk(v, depth + 1)
+        elif isinstance(obj, (list, tuple, frozenset)):
+            for v in obj:
+                walk(v, depth + 1)
+        elif hasattr(obj, "__slots__") and not isinstance(obj, type):
+            for name in obj.__slots__:
+                if name != "version":  # the ruleset version record is metadata, not read while judging
+                    walk(getattr(obj, name), depth + 1)
+
+    walk(snap.rulesets)
+    walk(snap.items)
+    walk(snap.classifications)

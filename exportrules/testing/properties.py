@@ -209,8 +209,7 @@ def _as_params(engine: Engine, tx: dict[str, Any]) -> dict[str, Any]:
     item = engine.snapshot(tx["date"]).items.get(tx["item"])
     if item is None:
         return tx
-    params = {k: v for k, v in item.model_dump(exclude={"id", "citation", "uncertain", "note", "die_area"}).items()
-              if v is not None}
+    params = {k: v for k, v in item.items() if v is not None}
     return {**tx, "item": params}
 
 
