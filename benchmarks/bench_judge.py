@@ -18,6 +18,8 @@ import sys
 import time
 from typing import Any
 
+from common import percentile
+
 import exportrules
 
 CHIPS = ["nvidia-h100-sxm", "nvidia-h200", "nvidia-h20", "nvidia-rtx-4090", "nvidia-l40", "amd-mi325x",
@@ -40,11 +42,6 @@ def transactions(n: int, seed: int = 7) -> list[dict[str, Any]]:
             "evidence": rnd.choice([[], ["nac_notification"]]),
         })
     return out
-
-
-def percentile(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))]
 
 
 def main() -> None:

@@ -14,6 +14,8 @@ import random
 import statistics
 import time
 
+from common import percentile
+
 import exportrules
 from exportrules.screening import NameIndex
 
@@ -28,11 +30,6 @@ SUFFIXES = ["Co., Ltd.", "Limited", "Technology Co., Ltd.", "Group", "Inc.", "Co
 def company(rnd: random.Random) -> str:
     core = "".join(rnd.choice(SYLLABLES) for _ in range(rnd.randint(2, 3))).capitalize()
     return f"{rnd.choice(PLACES)} {core} {rnd.choice(WORDS)} {rnd.choice(SUFFIXES)}"
-
-
-def percentile(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))]
 
 
 def main() -> None:

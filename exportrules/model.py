@@ -40,6 +40,7 @@ __all__ = [
     "Flag",
     "Group",
     "Item",
+    "ItemFigures",
     "Member",
     "OwnershipRule",
     "Party",
@@ -145,15 +146,11 @@ class Equivalent(_Rule):
     """The country whose group memberships it takes on."""
 
 
-class Item(_Model):
-    """A catalogue entry: the parameters of a chip, board, computer or memory stack."""
+class ItemFigures(BaseModel):
+    """The parameters of an item that rules read; shared by catalogue entries and transactions."""
 
-    id: Identifier
-    """Lowercase vendor-model slug, e.g. `nvidia-h100-sxm`."""
-    name: str
-    """Marketing name."""
-    vendor: str
-    """Manufacturer."""
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
     kind: Literal["ic", "computer", "hbm", "material"] = "ic"
     """`ic`, `computer` (boards, servers, assemblies), `hbm` (memory) or `material` (minerals and materials)."""
     material: str | None = None
@@ -170,10 +167,23 @@ class Item(_Model):
     """Aggregate bidirectional I/O (interconnect) bandwidth in GB/s."""
     hbm_bandwidth_density: NonNegativeFloat | None = None
     """Memory bandwidth density in GB/s per mm² (3A090.c)."""
-    die_area: NonNegativeFloat | None = None
-    """Applicable die area in mm²."""
     eccn: str | None = None
     """A declared ECCN, when the vendor publishes one."""
+
+
+class Item(ItemFigures):
+    """A catalogue entry: the parameters of a chip, board, computer or memory stack."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True)
+
+    id: Identifier
+    """Lowercase vendor-model slug, e.g. `nvidia-h100-sxm`."""
+    name: str
+    """Marketing name."""
+    vendor: str
+    """Manufacturer."""
+    die_area: NonNegativeFloat | None = None
+    """Applicable die area in mm²."""
     citation: str = Field(min_length=1)
     """Where the figures come from."""
     uncertain: bool = False

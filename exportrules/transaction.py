@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from dateutil import parser as date_parser
 from pydantic import (
@@ -17,7 +17,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    NonNegativeFloat,
     ValidationError,
     field_validator,
     model_validator,
@@ -26,6 +25,7 @@ from pydantic import (
 from .conditions import is_country_code
 from .diagnostics import Diagnostic
 from .errors import TransactionInvalid
+from .model import ItemFigures
 from .screening import normalize_name
 
 __all__ = ["ItemSpec", "Owner", "Party", "Transaction", "parse_date", "parse_transaction"]
@@ -124,29 +124,11 @@ class Party(_Model):
         return self
 
 
-class ItemSpec(_Model):
+class ItemSpec(ItemFigures):
     """An item described by its parameters rather than a catalogue id."""
 
     name: str | None = None
     """Name, for the record."""
-    tpp: NonNegativeFloat | None = None
-    """Total processing performance."""
-    performance_density: NonNegativeFloat | None = None
-    """TPP per mm² of applicable die area."""
-    datacenter: bool | None = None
-    """Designed or marketed for use in datacenters."""
-    memory_bandwidth: NonNegativeFloat | None = None
-    """Total DRAM bandwidth, GB/s."""
-    io_bandwidth: NonNegativeFloat | None = None
-    """Aggregate bidirectional I/O bandwidth, GB/s."""
-    hbm_bandwidth_density: NonNegativeFloat | None = None
-    """Memory bandwidth density, GB/s/mm²."""
-    kind: Literal["ic", "computer", "hbm", "material"] = "ic"
-    """`ic`, `computer`, `hbm` or `material`."""
-    material: str | None = None
-    """For `kind: material`: `gallium`, `germanium`, `graphite`, `antimony`, a rare earth such as `dysprosium` …"""
-    eccn: str | None = None
-    """A declared ECCN."""
     vendor: str | None = None
     """Manufacturer."""
 
