@@ -207,6 +207,40 @@ def validate(
 
 
 @app.command()
+def timeline(
+    source: Annotated[str, typer.Argument(help="Transaction JSON file, or - for stdin.")],
+    start: Annotated[str, typer.Option("--from", help="First date.")] = "2022-10-01",
+    end: Annotated[str, typer.Option("--to", help="Last date.")] = "2027-06-30",
+    rulesets: RulesetsOpt = None,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """The verdict of one transaction over time: one row per date where it changes."""
+    engine = _load(rulesets, fmt)
+    try:
+        data = json.loads(_read(source))
+        tx = parse_transaction(data)
+        line = engine.timeline(tx, parse_date(start), parse_date(end))
+    except json.JSONDecodeError as exc:
+        _err.print(f"error[invalid-transaction]: not valid JSON ({exc.msg} at line {exc.lineno})", markup=False)
+        raise typer.Exit(ExitCode.INVALID) from None
+    except TransactionInvalid as exc:
+        for d in exc.diagnostics:
+            _err.print(f"error[{d.code}]: {d.message}", markup=False)
+        raise typer.Exit(ExitCode.INVALID) from None
+    except ValueError as exc:
+        _err.print(f"error[invalid-value]: {exc}", markup=False)
+        raise typer.Exit(ExitCode.INVALID) from None
+    if fmt is Format.json:
+        _out.print(json.dumps([{"from": d.isoformat(), "verdict": v.to_dict()} for d, v in line], indent=2,
+                              ensure_ascii=False), markup=False)
+        return
+    for day, v in line:
+        deciding = sorted({r.rule for r in v.reasons if r.effect is v.outcome and r.effect is not Outcome.PERMITTED})
+        by_j = " ".join(f"{j}:{o.value}" for j, o in sorted(v.jurisdictions.items()))
+        _out.print(f"{day.isoformat()}  {v.outcome.value:<9}  {by_j:<28}  {', '.join(deciding)}", markup=False)
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of ruleset files."""
     _out.print(json.dumps(ruleset_json_schema(), indent=2, ensure_ascii=False), markup=False)

@@ -249,7 +249,8 @@ class Engine:
 
     def timeline(self, transaction: Transaction | Mapping[str, Any], start: dt.date | str,
                  end: dt.date | str) -> list[tuple[dt.date, Verdict]]:
-        """The verdict over ``[start, end]``, one entry per date where something changes."""
+        """The verdict over ``[start, end]``: the first date, then every date on which a change of
+        version, membership or listing changes the verdict (its outcome, classes, reasons or actions)."""
         tx = transaction if isinstance(transaction, Transaction) else parse_transaction(transaction)
         first, last = parse_date(start), parse_date(end)
         days = [first, *(d for d in self.compiler.change_dates if first < d <= last)]
@@ -561,8 +562,9 @@ def _listed_share(owners: Iterable[Any], rs: RulesetSnapshot, factor: float,
 
 
 def _signature(v: Verdict) -> tuple[Any, ...]:
+    """What a reader of a timeline cares about: outcome, classes, deciding rules and actions owed."""
     return (v.outcome, v.classifications, tuple((r.rule, r.effect) for r in v.reasons),
-            tuple(r.sha256 for r in v.rulesets))
+            tuple(sorted(v.jurisdictions.items())), v.actions)
 
 
 def load(path: str | Path | None = None, *, backend: Literal["native", "durable"] = "native") -> Engine:

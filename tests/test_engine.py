@@ -241,3 +241,18 @@ def test_no_pydantic_model_on_the_hot_path(engine: exportrules.Engine) -> None:
     walk(snap.rulesets)
     walk(snap.items)
     walk(snap.classifications)
+
+
+def test_timeline_command_lists_the_dates_the_verdict_changes(cli: Any) -> None:
+    from .conftest import ROOT
+
+    run = cli("timeline", str(ROOT / "examples" / "h200-to-china-jan-2026-conditions.json"), "--from", "2023-01-01",
+              "--to", "2026-12-31", "--format", "json")
+    rows = run.json()
+    dates = [r["from"] for r in rows]
+    assert dates[0] == "2023-01-01"
+    assert {"2023-11-17", "2025-04-09", "2025-10-10", "2026-01-14", "2026-01-15"} <= set(dates)
+    by_date = {r["from"]: r["verdict"] for r in rows}
+    assert by_date["2023-11-17"]["outcome"] == "blocked"
+    assert "case by case" in " ".join(a["detail"] for a in by_date["2026-01-15"]["actions"])
+    assert len(dates) == len(set(dates))
