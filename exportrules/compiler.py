@@ -206,6 +206,8 @@ class Snapshot:
     resolve: Callable[[str], frozenset[str]] = field(repr=False)
     widen: Callable[[frozenset[str]], frozenset[str]] = field(repr=False)
     all_versions: tuple[RulesetVersion, ...] = ()
+    widen_by: Mapping[str, Callable[[frozenset[str]], frozenset[str]]] = field(default_factory=dict, repr=False)
+    """Ruleset id -> how its conditions widen destinations (equivalents of the rulesets it uses)."""
 
 
 # ------------------------------------------------------------------ stages
@@ -411,7 +413,7 @@ def compile_snapshot(catalog: Catalog, on: dt.date, *, start: dt.date | None = N
     return Snapshot(
         s.start, s.end, tuple(s.rulesets), tuple(s.classifications), dict(s.groups), dict(s.equivalents),
         dict(s.items), dict(s.thresholds), {k: tuple(v) for k, v in external.items()}, s.pred_of, s.resolve,
-        s.widen, tuple(s.versions),
+        s.widen, tuple(s.versions), {v.id: s.widen_for(v) for v in s.versions},
     )
 
 

@@ -32,8 +32,8 @@ from typing import Any, Literal
 from .catalog import Catalog, RulesetVersion, load_catalog
 from .compiler import ITEM_FIELDS, CAuthorization, CControl, Compiler, CParty, Meta, RulesetSnapshot, Snapshot
 from .conditions import explain, fields_of, missing_fields
-from .diagnostics import Diagnostic, did_you_mean
-from .errors import BackendUnavailable, RulesetInvalid
+from .diagnostics import did_you_mean
+from .errors import RulesetInvalid
 from .transaction import Party, Transaction, parse_date, parse_transaction
 from .verdict import Action, Outcome, Reason, RulesetUsed, Verdict
 
@@ -572,14 +572,16 @@ def load(path: str | Path | None = None, *, backend: Literal["native", "durable"
 
     Raises:
         RulesetInvalid: with every error found, each at file:line:col.
-        BackendUnavailable: for ``backend="durable"``, which this release does not ship.
+        BackendUnavailable: for ``backend="durable"`` when durable_rules is not installed.
     """
     catalog, result = load_catalog(Path(path) if path is not None else None)
     if catalog is None:
         raise RulesetInvalid(result.errors)
     if backend == "durable":
-        raise BackendUnavailable([Diagnostic(
-            "invalid-value", "the durable_rules backend is not available in this release; use backend=\"native\"")])
+        from .backends.durable import DurableEngine  # optional extra, imported only when asked for
+
+        durable: Engine = DurableEngine(catalog)
+        return durable
     if backend != "native":
         raise ValueError(f"unknown backend `{backend}`; expected `native` or `durable`")
     return Engine(catalog)

@@ -17,7 +17,9 @@ PUBLIC_MODULES = [
     "exportrules.catalog", "exportrules.cli", "exportrules.compiler", "exportrules.conditions",
     "exportrules.diagnostics", "exportrules.engine", "exportrules.errors", "exportrules.loader",
     "exportrules.model", "exportrules.render", "exportrules.screening", "exportrules.source",
-    "exportrules.transaction", "exportrules.validator", "exportrules.verdict",
+    "exportrules.transaction", "exportrules.validator", "exportrules.verdict", "exportrules.corpus",
+    "exportrules.backends", "exportrules.backends.durable", "exportrules.testing.strategies",
+    "exportrules.testing.properties",
 ]
 
 

@@ -15,9 +15,15 @@ CORPUS = ROOT / "tests" / "corpus"
 CASES = load_cases(CORPUS)
 
 
+@pytest.fixture(scope="module")
+def durable_engine() -> exportrules.Engine:
+    return exportrules.load(backend="durable")
+
+
+@pytest.mark.parametrize("backend", ["native", "durable"])
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.file.split('/', 1)[1]}:{c.line} {c.note}" for c in CASES])
-def test_golden_case(case: Case, engine: exportrules.Engine) -> None:
-    problems = check_case(case, engine)
+def test_golden_case(case: Case, backend: str, engine: exportrules.Engine, durable_engine: exportrules.Engine) -> None:
+    problems = check_case(case, engine if backend == "native" else durable_engine)
     assert not problems, f"{case.file}:{case.line} ({case.source}): " + "; ".join(problems)
 
 

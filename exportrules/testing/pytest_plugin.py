@@ -74,3 +74,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     for ruleset, prop, _start, _end, _source in iter_properties(engine):
         items.append(PropertyItem.from_parent(session, name=f"{ruleset}::{prop.id}", ruleset=ruleset,
                                               prop_id=prop.id, engine=engine, max_examples=budget))
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

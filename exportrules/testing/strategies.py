@@ -261,3 +261,7 @@ def from_engine(engine: Engine, /) -> SearchStrategy[dict[str, Any]]:
     if not isinstance(engine, Engine):
         raise InvalidArgument(f"expected an exportrules.Engine, got {type(engine).__name__}")
     return transactions(engine=engine)
+
+
+def __dir__() -> list[str]:
+    return list(__all__)
