@@ -442,19 +442,22 @@ def main(argv: list[str] | None = None) -> int:
     except ExportRulesError as exc:  # a public error that escaped a command: still user-facing
         _err.print(str(exc), markup=False)
         return ExitCode.INVALID
-    except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
+    except Exception as exc:  # the last line of defence: no traceback reaches a user
+        if _is_usage_error(exc):
+            exc.show()  # type: ignore[attr-defined]
             return ExitCode.USAGE
-        if isinstance(exc, click.exceptions.Abort):
+        if type(exc).__name__ == "Abort":
             return ExitCode.INTERNAL
         if os.environ.get("EXPORTRULES_DEBUG"):
             raise
         _err.print(f"internal error: {type(exc).__name__}: {exc} (set EXPORTRULES_DEBUG=1 for a traceback)",
                    markup=False)
         return ExitCode.INTERNAL
+
+
+def _is_usage_error(exc: BaseException) -> bool:
+    """Click's (or typer's vendored click's) errors about the command line itself."""
+    return any(cls.__name__ == "ClickException" for cls in type(exc).__mro__) and hasattr(exc, "show")
 
 
 def run() -> None:

@@ -118,3 +118,10 @@ def test_ambiguous_or_bad_dates_are_refused(text: str) -> None:
 def test_country_codes_are_normalised_to_upper_case() -> None:
     tx = parse_transaction(with_(destination="de"))
     assert tx.destination == "DE"
+
+
+def test_usage_errors_exit_2_without_a_traceback(cli: Callable[..., Run]) -> None:
+    for argv in (["bogus"], ["judge", "--format", "xml", "x.json"]):
+        run = cli(*argv)
+        assert run.code == ExitCode.USAGE
+        assert "Traceback" not in run.err and "internal error" not in run.err
