@@ -160,9 +160,11 @@ Cond = Test | All | AnyOf | Not
 
 
 class _Parser:
-    def __init__(self, source: SourceMap | None, known_groups: Callable[[str], bool] | None) -> None:
+    def __init__(self, source: SourceMap | None, known_groups: Callable[[str], bool] | None,
+                 group_hint: Callable[[str], str | None] | None) -> None:
         self.source = source
         self.known_groups = known_groups
+        self.group_hint = group_hint
         self.problems: list[Diagnostic] = []
         self.groups: set[str] = set()
 
@@ -288,8 +290,8 @@ class _Parser:
                 self.fail("invalid-condition", f"`{name}` takes a country code here, not `{value}`", path)
                 return _BAD
             if self.known_groups is not None and not self.known_groups(value):
-                self.fail("unknown-group", f"unknown group `{value}`", path, getattr(self.known_groups, "hint",
-                          lambda _v: None)(value))
+                hint = self.group_hint(value) if self.group_hint is not None else None
+                self.fail("unknown-group", f"unknown group `{value}`", path, hint)
                 return _BAD
             self.groups.add(value)
             return value
@@ -364,9 +366,18 @@ def parse_condition(
     *,
     source: SourceMap | None = None,
     known_groups: Callable[[str], bool] | None = None,
+    group_hint: Callable[[str], str | None] | None = None,
 ) -> tuple[Cond | None, list[Diagnostic], set[str]]:
-    """Parse and type-check *data*; returns the condition, problems, and group ids named."""
-    parser = _Parser(source, known_groups)
+    """Parse and type-check *data*; returns the condition, problems, and group ids named.
+
+    Args:
+        data: the condition as loaded from YAML.
+        path: where it sits in its document (for spans).
+        source: the document's source map.
+        known_groups: whether a group id exists; without it, group names are not checked.
+        group_hint: a "did you mean" for an unknown group.
+    """
+    parser = _Parser(source, known_groups, group_hint)
     cond = parser.parse(data, path)
     if parser.problems:
         return None, parser.problems, parser.groups

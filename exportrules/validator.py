@@ -159,9 +159,9 @@ class _Checker:
                 return f"group `{g}` is declared in `{owner[0]}`; add it to `uses`"
             return did_you_mean(g, groups)
 
-        known.hint = hint  # type: ignore[attr-defined]
         if self.rs.scope is not None:
-            _, problems, _ = parse_condition(self.rs.scope, ("scope",), source=self.source, known_groups=known)
+            _, problems, _ = parse_condition(self.rs.scope, ("scope",), source=self.source, known_groups=known,
+                                             group_hint=hint)
             self.found.extend(problems)
         for section, attr in (("classifications", "when"), ("classifications", "unless"), ("controls", "when"),
                               ("review_policies", "when"), ("authorizations", "when"), ("flags", "when")):
@@ -169,7 +169,8 @@ class _Checker:
                 data = getattr(entry, attr)
                 if data is None:
                     continue
-                _, problems, _ = parse_condition(data, (section, i, attr), source=self.source, known_groups=known)
+                _, problems, _ = parse_condition(data, (section, i, attr), source=self.source, known_groups=known,
+                                                 group_hint=hint)
                 self.found.extend(problems)
                 if not problems and _never(data):
                     self.at("never-fires", f"{section} `{entry.id}`: `{attr}` can never hold", (section, i, attr),
@@ -253,7 +254,8 @@ class _Checker:
             base = ("properties", i)
             if p.for_all is not None:
                 _, problems, _ = parse_condition(p.for_all, (*base, "for_all"), source=self.source,
-                                                 known_groups=lambda g: g in groups)
+                                                 known_groups=lambda g: g in groups,
+                                                 group_hint=lambda g: did_you_mean(g, groups))
                 self.found.extend(problems)
             if p.expect is None and not (p.monotone or p.no_weaker_than or p.members_no_stricter):
                 self.at("missing-field", f"property `{p.id}` needs `expect` or a relation "
