@@ -15,6 +15,7 @@ Exit codes (also in the README):
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sys
@@ -238,6 +239,88 @@ def timeline(
         deciding = sorted({r.rule for r in v.reasons if r.effect is v.outcome and r.effect is not Outcome.PERMITTED})
         by_j = " ".join(f"{j}:{o.value}" for j, o in sorted(v.jurisdictions.items()))
         _out.print(f"{day.isoformat()}  {v.outcome.value:<9}  {by_j:<28}  {', '.join(deciding)}", markup=False)
+
+
+@app.command()
+def diff(
+    old: Annotated[str | None, typer.Argument(help="`ruleset@version` before (omit with --against).")] = None,
+    new: Annotated[str | None, typer.Argument(help="`ruleset@version` after (omit with --against).")] = None,
+    rulesets: RulesetsOpt = None,
+    against: Annotated[Path | None, typer.Option("--against", help="A proposed rulesets directory to compare "
+                                                  "with --rulesets (or the bundled ones).")] = None,
+    transactions: Annotated[Path | None, typer.Option("--transactions", help="JSON or JSON Lines file of "
+                                                       "transactions to judge both ways.")] = None,
+    generate: Annotated[int, typer.Option("--generate", min=0, help="Also judge this many generated "
+                                          "transactions (derandomised).")] = 0,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Judge under the rules in force on this date "
+                                              "(default: the newer version's effective date).")] = None,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """What changed: rule changes between two versions, and the transactions whose outcome flips."""
+    from .diff import flips, rule_changes
+
+    base = _load(rulesets, fmt)
+    try:
+        if against is not None:
+            proposed = _load(against, fmt)
+            day = parse_date(as_of) if as_of else dt.date.today()
+            old_engine, new_engine = base, proposed
+            olds = {v.id: v for v in base.rulesets(on=day)}
+            news = {v.id: v for v in proposed.rulesets(on=day)}
+            changes = [c for rid in sorted(olds.keys() & news.keys()) for c in rule_changes(olds[rid], news[rid])]
+            label = f"{rulesets or 'bundled'} -> {against} on {day}"
+        else:
+            if old is None or new is None:
+                raise ValueError("give two `ruleset@version` refs, or --against DIR")
+            a, b = base.catalog.get(old), base.catalog.get(new)
+            day = parse_date(as_of) if as_of else max(a.effective, b.effective)
+            old_engine = Engine(base.catalog.pinned(old))
+            new_engine = Engine(base.catalog.pinned(new))
+            changes = rule_changes(a, b)
+            label = f"{a.ref} -> {b.ref}, judged as of {day}"
+        txs: list[Any] = []
+        if transactions is not None:
+            single, records = _records(_read(str(transactions)))
+            for line, data, problem in records:
+                if problem is not None:
+                    raise ValueError(problem)
+                txs.append(parse_transaction(data, line=None if single else line) and data)
+        if generate:
+            txs.extend(_generated(old_engine, generate))
+        flipped = flips(old_engine, new_engine, txs, as_of=day)
+    except (KeyError, ValueError) as exc:
+        _err.print(f"error[invalid-value]: {str(exc).strip(chr(34) + chr(39))}", markup=False)
+        raise typer.Exit(ExitCode.INVALID) from None
+    if fmt is Format.json:
+        _out.print(json.dumps({"compared": label, "rule_changes": [c.to_dict() for c in changes],
+                               "transactions": len(txs), "flips": [f.to_dict() for f in flipped]},
+                              indent=2, ensure_ascii=False), markup=False)
+        return
+    _out.print(f"{label}", markup=False)
+    for c in changes:
+        extra = f" ({', '.join(c.fields)})" if c.fields else ""
+        _out.print(f"  {c.change:<8} {c.section}: {c.id}{extra}", markup=False)
+    _out.print(f"{len(flipped)} of {len(txs)} transactions flip", markup=False)
+    for f in flipped:
+        _out.print(f"  {f.old.outcome.value} -> {f.new.outcome.value}: {json.dumps(f.transaction)}", markup=False)
+
+
+def _generated(engine: Engine, n: int) -> list[dict[str, Any]]:
+    """*n* derandomised transactions that exercise *engine*'s rulesets."""
+    from hypothesis import HealthCheck, given, settings
+
+    from .testing import from_engine
+
+    out: list[dict[str, Any]] = []
+
+    @settings(max_examples=n, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(from_engine(engine))
+    def collect(tx: dict[str, Any]) -> None:
+        out.append(tx)
+
+    collect()
+    return out[:n]
 
 
 @app.command()

@@ -212,7 +212,7 @@ class Engine:
         tx = transaction if isinstance(transaction, Transaction) else parse_transaction(transaction)
         day = tx.date if as_of is None else parse_date(as_of)
         snap = self.compiler.snapshot(day)
-        params = snap.items.get(tx.item) if isinstance(tx.item, str) else {k: getattr(tx.item, k) for k in _ITEM_FIELDS}
+        params = snap.items.get(tx.item) if isinstance(tx.item, str) else _spec_params(tx.item)
         f = facts_of(tx, params)
         f["item.class"] = frozenset(self._judge(tx, day, snap).classifications)
         return f

@@ -18,7 +18,7 @@ PUBLIC_MODULES = [
     "exportrules.diagnostics", "exportrules.engine", "exportrules.errors", "exportrules.loader",
     "exportrules.model", "exportrules.render", "exportrules.screening", "exportrules.source",
     "exportrules.transaction", "exportrules.validator", "exportrules.verdict", "exportrules.corpus",
-    "exportrules.backends", "exportrules.backends.durable", "exportrules.testing.strategies",
+    "exportrules.backends", "exportrules.backends.durable", "exportrules.testing.strategies", "exportrules.diff",
     "exportrules.testing.properties",
 ]
 
