@@ -92,28 +92,25 @@ _TRUE, _FALSE = _Const(True), _Const(False)
 Expr = Any  # a durable_rules expression, or one of the constants above
 
 
-def _and(parts: list[Expr]) -> Expr:
-    if any(p is _FALSE for p in parts):
-        return _FALSE
-    parts = [p for p in parts if p is not _TRUE]
+def _fold(parts: list[Expr], absorbing: _Const, identity: _Const, join: Callable[[Expr, Expr], Expr]) -> Expr:
+    """Join expressions, folding the constants: a false part makes AND false, a true part makes OR true."""
+    if any(p is absorbing for p in parts):
+        return absorbing
+    parts = [p for p in parts if p is not identity]
     if not parts:
-        return _TRUE
+        return identity
     out = parts[0]
     for p in parts[1:]:
-        out = out & p
+        out = join(out, p)
     return out
+
+
+def _and(parts: list[Expr]) -> Expr:
+    return _fold(parts, _FALSE, _TRUE, lambda a, b: a & b)
 
 
 def _or(parts: list[Expr]) -> Expr:
-    if any(p is _TRUE for p in parts):
-        return _TRUE
-    parts = [p for p in parts if p is not _FALSE]
-    if not parts:
-        return _FALSE
-    out = parts[0]
-    for p in parts[1:]:
-        out = out | p
-    return out
+    return _fold(parts, _TRUE, _FALSE, lambda a, b: a | b)
 
 
 class _Translator:
