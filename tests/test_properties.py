@@ -103,7 +103,8 @@ def test_check_properties_api_and_windows() -> None:
 
 def test_pytest_plugin_collects_each_property(tmp_path: Path) -> None:
     root = _mutant(tmp_path, "huawei-listed-a-year-later")
-    (tmp_path / "test_nothing.py").write_text("def test_ok():\n    assert sorted([3, 1, 2]) == [1, 2, 3]\n", encoding="utf-8")
+    user_test = "def test_ok():\n    assert sorted([3, 1, 2]) == [1, 2, 3]\n"
+    (tmp_path / "test_nothing.py").write_text(user_test, encoding="utf-8")
     args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "test_nothing.py"),
             "--exportrules-rulesets", str(root), "--exportrules-max-examples", "15", "-k", "entity-list"]
     if not any(ep.name == "exportrules" for ep in metadata.entry_points(group="pytest11")):
