@@ -190,9 +190,14 @@ def parse_transaction(data: Any, *, line: int | None = None) -> Transaction:
         found: list[Diagnostic] = []
         seen: set[str] = set()
         for err in exc.errors():
-            loc = [p for p in err["loc"] if not (isinstance(p, str) and (p in ("ItemSpec",) or "[" in p))]
-            if loc and loc[0] == "item" and len(err["loc"]) > 1 and err["loc"][1] == "str":
-                continue  # the object branch explains item errors better
+            raw = list(err["loc"])
+            if raw[:1] == ["item"] and len(raw) > 1 and isinstance(raw[1], str):
+                # `item` is a union (catalogue id | parameters): report the branch the input was meant for
+                meant = "ItemSpec" if isinstance(data.get("item"), dict) else "str"
+                if (raw[1] == "ItemSpec") != (meant == "ItemSpec"):
+                    continue
+                raw = ["item", *raw[2:]]
+            loc = [p for p in raw if not (isinstance(p, str) and "[" in p)]
             field = ".".join(str(p) for p in loc) or "(transaction)"
             if field in seen:
                 continue
@@ -201,7 +206,7 @@ def parse_transaction(data: Any, *, line: int | None = None) -> Transaction:
             if kind == "missing":
                 msg = f"`{field}` is required"
             elif kind == "extra_forbidden":
-                msg = f"`{field}` is not a transaction field"
+                msg = f"`{field}` is not a known field" + (" of a transaction" if "." not in field else "")
             elif kind == "value_error":
                 msg = f"`{field}`: {err['ctx'].get('error', err['msg'])!s}"
             else:

@@ -40,7 +40,9 @@ BAD = [
     ("tpp not a number", with_(item={"name": "x", "tpp": "abc"}), "item.tpp", "valid number"),
     ("bad buyer country", with_(buyer={"name": "A", "country": "Germany"}), "buyer.country", "not an ISO"),
     ("ambiguous date", with_(date="03/04/2026"), "date", "ambiguous"),
-    ("unknown key", with_(destinaton="DE"), "destinaton", "not a transaction field"),
+    ("unknown key", with_(destinaton="DE"), "destinaton", "is not a known field of a transaction"),
+    ("unknown item key", with_(item={"name": "x", "tdp": 5}), "item.tdp", "is not a known field"),
+    ("empty item id", with_(item=""), "item", "at least 1 character"),
 ]
 
 
