@@ -43,7 +43,7 @@ from ..verdict import Verdict
 
 __all__ = ["DurableEngine"]
 
-try:  # optional extra: pip install 'exportrules[durable]'
+try:  # a dependency, but one that fails to import on Python 3.13 (an unreleased upstream fix)
     import durable.engine as _dengine
     import durable.lang as _dlang
 except ImportError:  # pragma: no cover - exercised only where the extra is missing
@@ -241,7 +241,8 @@ class DurableEngine(Engine):
     def __init__(self, catalog: Catalog) -> None:
         if _dengine is None:
             raise BackendUnavailable([Diagnostic(
-                "invalid-value", "the durable backend needs durable_rules: pip install 'exportrules[durable]'")])
+                "invalid-value", "the durable backend needs an importable durable_rules (Python 3.11 or 3.12): "
+                "pip install 'exportrules[durable]'")])
         super().__init__(catalog, backend="durable")
         self._host = _QuietHost()
         self._wired: dict[int, tuple[Snapshot, _Phase, _Phase]] = {}
