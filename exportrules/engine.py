@@ -41,6 +41,9 @@ __all__ = ["Engine", "ScreenHit", "facts_of", "load"]
 
 _ITEM_FIELDS = ITEM_FIELDS
 _ROLES = ("buyer", "end_user", "consignee", "seller")
+_ROLE_KEYS = tuple((r, f"{r}.name", f"{r}.country", f"{r}.headquarters") for r in _ROLES)
+_ITEM_KEYS = tuple((n, f"item.{n}") for n in ITEM_FIELDS)
+_NO_ITEM = {key: None for _n, key in _ITEM_KEYS}
 _REVIEW_LENIENCY = {
     "presumption_of_approval": 0, "case_by_case": 1, "none": 2, "presumption_of_denial": 3, "policy_of_denial": 4,
 }
@@ -59,24 +62,27 @@ def facts_of(tx: Transaction, item: Mapping[str, Any] | None) -> dict[str, Any]:
         "licences": frozenset(tx.licences),
         "item.id": tx.item if isinstance(tx.item, str) else None,
     }
-    for name in _ITEM_FIELDS:
-        f[f"item.{name}"] = item.get(name) if item is not None else None
+    if item is None:
+        f.update(_NO_ITEM)
+    else:
+        for name, key in _ITEM_KEYS:
+            f[key] = item.get(name)
     mem, io = f["item.memory_bandwidth"], f["item.io_bandwidth"]
     f["item.total_bandwidth"] = mem + io if mem is not None and io is not None else None
     hqs: set[str] = set()
     countries: set[str] = set()
     buyer: Party | None = tx.buyer
-    for role in _ROLES:
+    for role, k_name, k_country, k_hq in _ROLE_KEYS:
         p: Party | None = getattr(tx, role)
         if p is None and role in ("end_user", "consignee"):
             p = buyer  # absent, the buyer is also the end user and the consignee
         if p is None:
-            f[f"{role}.name"] = f[f"{role}.country"] = f[f"{role}.headquarters"] = None
+            f[k_name] = f[k_country] = f[k_hq] = None
             continue
         hq = p.headquarters or p.country
-        f[f"{role}.name"] = p.name
-        f[f"{role}.country"] = p.country
-        f[f"{role}.headquarters"] = hq
+        f[k_name] = p.name
+        f[k_country] = p.country
+        f[k_hq] = hq
         if role == "seller":
             continue
         if p.country:
@@ -356,7 +362,7 @@ class Engine:
         for control in rs.controls:
             if control.classes:
                 hit = sorted(classes & control.classes)
-                unknown = sorted(c for c in control.classes if c in unknown_classes)
+                unknown = [] if hit else sorted(c for c in control.classes if c in unknown_classes)
                 cls_state: bool | None = True if hit else (None if unknown else False)
             else:
                 hit, unknown, cls_state = [], [], True
