@@ -189,6 +189,8 @@ class _Parser:
                 good = tuple(k for k in kids if k is not None)
                 if len(good) == len(kids):
                     parts.append(All(good) if key == "all" else AnyOf(good))
+                    if key == "all":
+                        self.check_conjunction(good, sub)
             elif key == "not":
                 kid = self.parse(value, sub)
                 if kid is not None:
@@ -296,6 +298,20 @@ class _Parser:
             self.groups.add(value)
             return value
         return value
+
+    def check_conjunction(self, parts: tuple[Cond, ...], path: Path_) -> None:
+        """Bounds on one field spread over the parts of an `all` must leave some value."""
+        by_field: dict[str, list[Cond]] = {}
+        stack = list(parts)
+        while stack:
+            node = stack.pop()
+            if isinstance(node, Test):
+                by_field.setdefault(node.field, []).append(node)
+            elif isinstance(node, All):
+                stack.extend(node.parts)
+        for name, tests in by_field.items():
+            if len({t.path for t in tests if isinstance(t, Test)}) > 1:
+                self.check_range(name, tests, path)
 
     def check_range(self, name: str, tests: list[Cond], path: Path_) -> None:
         if FIELDS[name] not in _ORDERED:

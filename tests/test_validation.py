@@ -116,3 +116,17 @@ def test_every_code_is_documented() -> None:
     text = (ROOT / "docs" / "diagnostics.md").read_text(encoding="utf-8")
     headings = [line[4:].strip("` ") for line in text.splitlines() if line.startswith("### ")]
     assert headings == list(DIAGNOSTIC_CODES)
+
+
+def test_contradictory_bounds_across_the_parts_of_an_all(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "r.yaml").write_text(
+        "ruleset: t/c\njurisdiction: US\nversion: 2024-01-01\neffective: 2024-01-01\ncitation: t\n"
+        "classifications:\n"
+        "  - id: never\n"
+        "    when: {all: [{item.tpp: {gte: 4800}}, {item.performance_density: {gte: 1}}, {item.tpp: {lt: 1600}}]}\n"
+        "    citation: t\n"
+        "  - id: fine\n"
+        "    when: {all: [{item.tpp: {gte: 1600}}, {item.tpp: {lt: 4800}}]}\n"
+        "    citation: t\n", encoding="utf-8")
+    _, result = load_catalog(tmp_path)
+    assert [(d.code, d.span.line) for d in result.errors] == [("contradictory-threshold", 8)]
