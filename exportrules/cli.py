@@ -324,6 +324,67 @@ def _generated(engine: Engine, n: int) -> list[dict[str, Any]]:
 
 
 @app.command()
+def record(
+    source: Annotated[str, typer.Argument(help="Transaction JSON or JSON Lines file, or - for stdin.")],
+    ledger: Annotated[Path, typer.Option("--ledger", help="The SQLite ledger file (created if missing).")],
+    rulesets: RulesetsOpt = None,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Judge shipments with quotas counted in a ledger, and record those that may ship."""
+    from .monitor import Ledger, Monitor
+
+    engine = _load(rulesets, fmt)
+    monitor = Monitor(engine, Ledger(ledger))
+    single, records = _records(_read(source))
+    worst, invalid = Outcome.PERMITTED, False
+    for line, data, problem in records:
+        try:
+            if problem is not None:
+                raise TransactionInvalid([Diagnostic("invalid-transaction", problem)])
+            result = monitor.record(parse_transaction(data, line=None if single else line))
+        except TransactionInvalid as exc:
+            invalid = True
+            for d in exc.diagnostics:
+                _err.print(f"error[{d.code}]: {d.message}", markup=False)
+            continue
+        worst = Outcome.strictest([worst, result.verdict.outcome])
+        if fmt is Format.json:
+            _out.print(json.dumps(result.to_dict(), indent=2 if single else None, ensure_ascii=False), markup=False)
+        else:
+            v = result.verdict
+            quotas = "; ".join(f"{q.quota} {q.used + (q.quantity if result.recorded else 0):,}/{q.limit:,}"
+                               for q in result.quotas)
+            _out.print(f"{v.transaction_id}: {v.outcome.value}{' (recorded)' if result.recorded else ''}"
+                       f"{'  ' + quotas if quotas else ''}", markup=False)
+    if invalid:
+        raise typer.Exit(ExitCode.INVALID)
+    raise typer.Exit(_OUTCOME_CODE[worst])
+
+
+@app.command("ledger")
+def show_ledger(
+    path: Annotated[Path, typer.Argument(help="The SQLite ledger file.")],
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Units counted per quota, key and period, and the ledger's integrity check."""
+    from .monitor import Ledger
+
+    if not path.is_file():
+        _err.print(f"error[invalid-value]: no ledger at `{path}`", markup=False)
+        raise typer.Exit(ExitCode.INVALID)
+    led = Ledger(path)
+    totals, integrity = led.totals(), led.check()
+    if fmt is Format.json:
+        _out.print(json.dumps({"integrity": integrity, "quotas": totals}, indent=2), markup=False)
+    else:
+        for t in totals:
+            _out.print(f"{t['quota']}  {t['key']}  {t['period']}  {t['quantity']:,} in {t['shipments']} shipments",
+                       markup=False)
+        _out.print(f"integrity: {integrity}", markup=False)
+    raise typer.Exit(ExitCode.OK if integrity == "ok" else ExitCode.INTERNAL)
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of ruleset files."""
     _out.print(json.dumps(ruleset_json_schema(), indent=2, ensure_ascii=False), markup=False)

@@ -24,13 +24,25 @@ consignee is the buyer.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from .catalog import Catalog, RulesetVersion, load_catalog
-from .compiler import ITEM_FIELDS, CAuthorization, CControl, Compiler, CParty, Meta, RulesetSnapshot, Snapshot
+from .compiler import (
+    ITEM_FIELDS,
+    CAuthorization,
+    CControl,
+    Compiler,
+    CParty,
+    CQuota,
+    Meta,
+    RulesetSnapshot,
+    Snapshot,
+)
 from .conditions import explain, fields_of, missing_fields
 from .diagnostics import did_you_mean
 from .errors import RulesetInvalid
@@ -111,6 +123,27 @@ def _majority_parents(owners: Iterable[Any]) -> set[str]:
     return out
 
 
+class QuotaCount(Protocol):
+    """What a ledger says about one quota for one shipment."""
+
+    @property
+    def fits(self) -> bool: ...
+    @property
+    def used(self) -> int: ...
+    @property
+    def quantity(self) -> int: ...
+    @property
+    def limit(self) -> int: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def period(self) -> str: ...
+
+
+QuotaHook = Callable[[str, CQuota, Mapping[str, Any]], QuotaCount]
+"""``(quota name, quota, facts) -> count``: how a ledger decides a quota route."""
+
+
 @dataclass(frozen=True, slots=True)
 class ScreenHit:
     """One candidate list entry for a screened name."""
@@ -168,6 +201,7 @@ class Engine:
         self.backend = backend
         self.compiler = Compiler(catalog)
         self._used: dict[tuple[int, Outcome | None], RulesetUsed] = {}
+        self._local = threading.local()
         self._why: dict[tuple[Any, ...], tuple[str, ...]] = {}
         self._reads: dict[int, tuple[str, ...]] = {}
 
@@ -222,6 +256,17 @@ class Engine:
         f = facts_of(tx, params)
         f["item.class"] = frozenset(self._judge(tx, day, snap).classifications)
         return f
+
+    @contextmanager
+    def counting_quotas(self, hook: QuotaHook) -> Iterator[None]:
+        """Within the block, quota routes are decided by *hook* (what a ledger counts) instead of being
+        owed as ``check-quota`` actions; used by :class:`exportrules.monitor.Monitor`."""
+        previous = getattr(self._local, "quota", None)
+        self._local.quota = hook
+        try:
+            yield
+        finally:
+            self._local.quota = previous
 
     def snapshot(self, on: dt.date | str) -> Snapshot:
         """The compiled snapshot for a date."""
@@ -438,6 +483,9 @@ class Engine:
             missing = [e for e in a.evidence if e not in facts["evidence"]]
             (pending.append((a, missing)) if missing else cleared.append(a))
         quota_routes = [a for a in cleared if a.quota is not None]
+        hook = getattr(self._local, "quota", None)
+        if quota_routes and hook is not None:
+            return self._count(hook, meta, kind, quota_routes, shown, message, facts, reasons, actions, why)
         if cleared and not quota_routes:
             a = min(cleared, key=lambda x: (x.meta.ruleset, x.meta.id))
             reasons.append(_reason(meta, kind, Outcome.PERMITTED, shown, message or "licence required"))
@@ -474,6 +522,28 @@ class Engine:
             detail += f" (review policy: {policy.replace('_', ' ')})"
         actions.append(Action("obtain-licence", detail, meta.id, ruleset_id))
         return Outcome.BLOCKED
+
+    def _count(self, hook: QuotaHook, meta: Meta, kind: str, quota_routes: list[CAuthorization], shown: list[str],
+               message: str, facts: Mapping[str, Any], reasons: list[Reason], actions: list[Action],
+               why: Any) -> Outcome:
+        """With a ledger attached: every quota the shipment falls under must have room (they are cumulative)."""
+        uses = [(a, hook(f"{a.meta.ruleset}#{a.meta.id}", a.quota, facts))
+                for a in sorted(quota_routes, key=lambda x: (x.meta.ruleset, x.meta.id)) if a.quota is not None]
+        fits = all(u.fits for _, u in uses)
+        outcome = Outcome.PERMITTED if fits else Outcome.BLOCKED
+        reasons.append(_reason(meta, kind, outcome, shown, message or "licence required"))
+        for a, u in uses:
+            sign = "<=" if u.fits else ">"
+            reasons.append(_reason(a.meta, "authorization", Outcome.PERMITTED if u.fits else Outcome.BLOCKED,
+                                   [*why(a.cond), f"ledger {u.used:,} + {u.quantity:,} {sign} {u.limit:,} for "
+                                    f"{u.key or 'all'} in {u.period}"],
+                                   f"{'clears' if u.fits else 'cannot clear'} `{meta.id}`: quota "
+                                   f"{'has room' if u.fits else 'used up'}"))
+            if not u.fits:
+                actions.append(Action("obtain-licence", f"the quota of {u.limit:,} for {u.key or 'all'} in {u.period} "
+                                      "is used up: a further allocation or licence is needed", a.meta.id,
+                                      a.meta.ruleset))
+        return outcome
 
     def _screen(self, snap: Snapshot, rs: RulesetSnapshot, tx: Transaction, facts: Mapping[str, Any],
                 reasons: list[Reason], actions: list[Action], outcomes: list[Outcome], why: Any) -> None:

@@ -19,6 +19,7 @@ PUBLIC_MODULES = [
     "exportrules.model", "exportrules.render", "exportrules.screening", "exportrules.source",
     "exportrules.transaction", "exportrules.validator", "exportrules.verdict", "exportrules.corpus",
     "exportrules.backends", "exportrules.backends.durable", "exportrules.testing.strategies", "exportrules.diff",
+    "exportrules.monitor",
     "exportrules.testing.properties",
 ]
 
