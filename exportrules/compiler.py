@@ -318,6 +318,14 @@ def _resolve_groups(s: _State) -> None:
 
 
 def _index_items(s: _State) -> None:
+    # Catalogue entries are reference data, not rules: before a catalogue's first version takes
+    # effect its first version still describes the items (an `as_of` in the past must not make
+    # a known chip unknown).
+    in_force = {v.id for v in s.versions}
+    for rid, versions in s.catalog.versions.items():
+        if rid not in in_force and versions and versions[0].model.items and s.on < versions[0].effective:
+            for item in versions[0].model.items:
+                s.items[item.id] = MappingProxyType({k: getattr(item, k) for k in ITEM_FIELDS})
     for v in s.versions:
         for item in v.model.items:
             s.items[item.id] = MappingProxyType({k: getattr(item, k) for k in ITEM_FIELDS})

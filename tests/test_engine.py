@@ -256,3 +256,9 @@ def test_timeline_command_lists_the_dates_the_verdict_changes(cli: Any) -> None:
     assert by_date["2023-11-17"]["outcome"] == "blocked"
     assert "case by case" in " ".join(a["detail"] for a in by_date["2026-01-15"]["actions"])
     assert len(dates) == len(set(dates))
+
+
+def test_catalogue_items_are_known_before_the_catalogue_takes_effect(engine: exportrules.Engine) -> None:
+    v = engine.judge({"date": "2018-01-01", "item": "nvidia-h100-sxm", "destination": "CN",
+                      "buyer": {"name": "Example", "country": "CN"}})
+    assert v.outcome is Outcome.PERMITTED and "unknown-item" not in v.reason_ids()
