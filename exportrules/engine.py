@@ -202,6 +202,8 @@ class Engine:
         self.compiler = Compiler(catalog)
         self._used: dict[tuple[int, Outcome | None], RulesetUsed] = {}
         self._local = threading.local()
+        self._rs_reads: dict[int, tuple[str, ...]] = {}
+        self._rs_memo: dict[tuple[Any, ...], _Judged] = {}
         self._why: dict[tuple[Any, ...], tuple[str, ...]] = {}
         self._reads: dict[int, tuple[str, ...]] = {}
 
@@ -357,7 +359,7 @@ class Engine:
             if not rs.decides or rs.scope(facts) is False:
                 used.append(self._ruleset_used(rs, None))
                 continue
-            judged = self._judge_ruleset(rs, tx, facts, classes, unknown_classes, snap)
+            judged = self._judge_ruleset_cached(rs, tx, facts, classes, unknown_classes, snap)
             reasons.extend(judged.reasons)
             actions.extend(judged.actions)
             outcomes.append(judged.outcome)
@@ -392,6 +394,42 @@ class Engine:
                 self._why.clear()
             found = self._why[key] = tuple(explain(cond, facts, pred_of=snap.pred_of, resolve=snap.resolve,
                                                    widen=snap.widen))
+        return found
+
+    # A ruleset's judgment depends only on the facts its conditions read (and, for a ruleset with
+    # parties, on the parties), so it is memoised on exactly those. Orders repeat their items,
+    # destinations and buyers; the memo turns the repeats into one dictionary lookup.
+    _memoise_rulesets = True
+
+    def _ruleset_reads(self, snap: Snapshot, rs: RulesetSnapshot) -> tuple[str, ...]:
+        key = id(rs)
+        found = self._rs_reads.get(key)
+        if found is None:
+            conds: list[Any] = [rs.scope_cond]
+            conds += [c.cond for c in rs.controls] + [r.cond for r in rs.reviews]
+            conds += [a.cond for a in rs.authorizations] + [f.cond for f in rs.flags]
+            prefix = f"{rs.version.id}#"
+            conds += [a.cond for target, routes in snap.external.items() if target.startswith(prefix)
+                      for _owner, a in routes]
+            fields = {"item.class", "evidence", "licences", "quantity"}
+            for c in conds:
+                if c is not None:
+                    fields |= fields_of(c)
+            found = self._rs_reads[key] = tuple(sorted(fields))
+        return found
+
+    def _judge_ruleset_cached(self, rs: RulesetSnapshot, tx: Transaction, facts: dict[str, Any], classes: set[str],
+                              unknown_classes: Mapping[str, list[str]], snap: Snapshot) -> _Judged:
+        if not self._memoise_rulesets or getattr(self._local, "quota", None) is not None:
+            return self._judge_ruleset(rs, tx, facts, classes, unknown_classes, snap)
+        key = (id(rs), *(facts.get(f) for f in self._ruleset_reads(snap, rs)),
+               tuple(sorted((c, tuple(v)) for c, v in unknown_classes.items())),
+               (tx.buyer, tx.end_user, tx.consignee, tx.seller) if rs.parties else None)
+        found = self._rs_memo.get(key)
+        if found is None:
+            if len(self._rs_memo) > 200_000:
+                self._rs_memo.clear()
+            found = self._rs_memo[key] = self._judge_ruleset(rs, tx, facts, classes, unknown_classes, snap)
         return found
 
     def _judge_ruleset(self, rs: RulesetSnapshot, tx: Transaction, facts: dict[str, Any], classes: set[str],

@@ -238,6 +238,9 @@ class DurableEngine(Engine):
     the native engine, more slowly.
     """
 
+    # Every judgment goes through the Rete network, so the two backends stay comparable.
+    _memoise_rulesets = False
+
     def __init__(self, catalog: Catalog) -> None:
         if _dengine is None:
             raise BackendUnavailable([Diagnostic(
