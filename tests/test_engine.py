@@ -262,3 +262,16 @@ def test_catalogue_items_are_known_before_the_catalogue_takes_effect(engine: exp
     v = engine.judge({"date": "2018-01-01", "item": "nvidia-h100-sxm", "destination": "CN",
                       "buyer": {"name": "Example", "country": "CN"}})
     assert v.outcome is Outcome.PERMITTED and "unknown-item" not in v.reason_ids()
+
+
+def test_memoised_rulesets_still_see_every_fact_they_read(engine: exportrules.Engine) -> None:
+    uae = {"date": "2025-08-01", "item": "nvidia-h100-sxm", "destination": "AE",
+           "buyer": {"name": "Gulf Cloud LLC", "country": "AE"}, "licences": ["D1"]}
+    small, large = engine.judge({**uae, "quantity": 10}), engine.judge({**uae, "quantity": 9000})
+    assert [a.detail for a in small.actions if a.kind == "check-quota"][0].startswith("count 10 ")
+    assert [a.detail for a in large.actions if a.kind == "check-quota"][0].startswith("count 9000 ")
+    reseller = engine.judge({**uae, "destination": "CN", "buyer": {"name": "Reseller", "country": "CN"}})
+    listed = engine.judge({**uae, "destination": "CN", "buyer": {"name": "Huawei Technologies", "country": "CN"}})
+    assert "huawei" in listed.reason_ids() and "huawei" not in reseller.reason_ids()
+    again = engine.judge({**uae, "destination": "CN", "buyer": {"name": "Reseller", "country": "CN"}})
+    assert again.to_json() == reseller.to_json()
