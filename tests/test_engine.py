@@ -268,10 +268,23 @@ def test_memoised_rulesets_still_see_every_fact_they_read(engine: exportrules.En
     uae = {"date": "2025-08-01", "item": "nvidia-h100-sxm", "destination": "AE",
            "buyer": {"name": "Gulf Cloud LLC", "country": "AE"}, "licences": ["D1"]}
     small, large = engine.judge({**uae, "quantity": 10}), engine.judge({**uae, "quantity": 9000})
-    assert [a.detail for a in small.actions if a.kind == "check-quota"][0].startswith("count 10 ")
-    assert [a.detail for a in large.actions if a.kind == "check-quota"][0].startswith("count 9000 ")
+    assert next(a.detail for a in small.actions if a.kind == "check-quota").startswith("count 10 ")
+    assert next(a.detail for a in large.actions if a.kind == "check-quota").startswith("count 9000 ")
     reseller = engine.judge({**uae, "destination": "CN", "buyer": {"name": "Reseller", "country": "CN"}})
     listed = engine.judge({**uae, "destination": "CN", "buyer": {"name": "Huawei Technologies", "country": "CN"}})
     assert "huawei" in listed.reason_ids() and "huawei" not in reseller.reason_ids()
     again = engine.judge({**uae, "destination": "CN", "buyer": {"name": "Reseller", "country": "CN"}})
     assert again.to_json() == reseller.to_json()
+
+
+def test_the_derived_destination_set_matches_the_fact_sheet(engine: exportrules.Engine) -> None:
+    # us-ear-advanced-computing.md §2.2: (D:1 ∪ D:4 ∪ D:5) − (A:5 ∪ A:6) on the eCFR of 2026-07-23 is 45 codes
+    day = "2026-07-23"
+    derived = (engine.members("D:1", on=day) | engine.members("D:4", on=day) | engine.members("D:5", on=day)) - (
+        engine.members("A:5", on=day) | engine.members("A:6", on=day))
+    listed = ("AF AM AZ BH BY CD CF CN CU EG ER GE HT IQ IR JO KG KH KP KW KZ LA LB LY MD MM MN MO NI OM PK QA RU "
+              "SA SD SO SS SY TJ TM UZ VE VN YE ZW").split()
+    assert sorted(derived) == sorted(listed)
+    counts = {g: len(engine.members(g, on=day)) for g in ("A:5", "A:6", "D:1", "D:2", "D:3", "D:4", "D:5", "E:1",
+                                                           "E:2")}
+    assert counts == {"A:5": 38, "A:6": 8, "D:1": 24, "D:2": 10, "D:3": 36, "D:4": 21, "D:5": 22, "E:1": 3, "E:2": 1}
