@@ -385,8 +385,8 @@ def show_ledger(
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON Schema of ruleset files."""
+def schema(fmt: FormatOpt = Format.json) -> None:
+    """Print the JSON Schema of ruleset files (JSON in either format)."""
     _out.print(json.dumps(ruleset_json_schema(), indent=2, ensure_ascii=False), markup=False)
 
 
@@ -569,9 +569,9 @@ def corpus(
 
 
 @app.command()
-def version() -> None:
+def version(fmt: FormatOpt = Format.text) -> None:
     """Print the exportrules version."""
-    _out.print(__version__, markup=False)
+    _out.print(json.dumps({"version": __version__}) if fmt is Format.json else __version__, markup=False)
 
 
 def main(argv: list[str] | None = None) -> int:
