@@ -200,6 +200,8 @@ class Snapshot:
     """Catalogue id -> the item's parameters (read-only; unknown figures are None)."""
     thresholds: Mapping[str, tuple[float, ...]]
     """Numeric constants each field is compared with (boundary values for testing)."""
+    evidence: frozenset[str]
+    """Every evidence name a rule in force reads."""
     external: Mapping[str, tuple[tuple[RulesetSnapshot, CAuthorization], ...]]
     """``ruleset#control`` -> authorizations of other rulesets that can clear it."""
     pred_of: Callable[[Cond], Predicate] = field(repr=False)
@@ -230,6 +232,7 @@ class _State:
     classifications: list[CClassification] = field(default_factory=list)
     rulesets: list[RulesetSnapshot] = field(default_factory=list)
     thresholds: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    evidence: set[str] = field(default_factory=set)
 
     def active(self, since: dt.date | None, until: dt.date | None) -> bool:
         return (since is None or since <= self.on) and (until is None or self.on <= until)
@@ -279,6 +282,8 @@ class _State:
             if FIELDS[cond.field] is FieldType.NUMBER and cond.op not in ("exists", "in", "not_in"):
                 vals = cond.value if isinstance(cond.value, tuple) else (cond.value,)
                 self.thresholds[cond.field] = tuple(sorted(set(self.thresholds.get(cond.field, ())) | set(vals)))
+            if cond.field == "evidence" and cond.op != "exists":
+                self.evidence.update(cond.value if isinstance(cond.value, tuple) else (cond.value,))
         elif isinstance(cond, Not):
             self._walk(cond.part)
         elif isinstance(cond, (All, AnyOf)):
@@ -365,6 +370,8 @@ def _lower_rules(s: _State) -> None:
                     tuple(r.requires_evidence))
             for r in rs.review_policies if live(r)
         )
+        s.evidence.update(e for a in rs.authorizations for e in a.requires_evidence)
+        s.evidence.update(e for r in rs.review_policies for e in r.requires_evidence)
         auths = tuple(
             CAuthorization(_meta(v, "authorizations", a), frozenset(a.covers), *s.lower(a.when),
                            tuple(a.requires_evidence), a.requires_licence, _quota(a.quota), a.action)
@@ -420,7 +427,8 @@ def compile_snapshot(catalog: Catalog, on: dt.date, *, start: dt.date | None = N
                     external.setdefault(target, []).append((rs, a))
     return Snapshot(
         s.start, s.end, tuple(s.rulesets), tuple(s.classifications), dict(s.groups), dict(s.equivalents),
-        dict(s.items), dict(s.thresholds), {k: tuple(v) for k, v in external.items()}, s.pred_of, s.resolve,
+        dict(s.items), dict(s.thresholds), frozenset(s.evidence), {k: tuple(v) for k, v in external.items()},
+        s.pred_of, s.resolve,
         s.widen, tuple(s.versions), {v.id: s.widen_for(v) for v in s.versions},
     )
 

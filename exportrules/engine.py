@@ -337,6 +337,11 @@ class Engine:
         else:
             item_params = _spec_params(tx.item)
         facts = facts_of(tx, item_params)
+        for name in tx.evidence:
+            if name not in snap.evidence:
+                hint = did_you_mean(name, snap.evidence)
+                reasons.append(Reason("unused-evidence", "input", None, "", "", "", "", "evidence", (name,),
+                                      f"no rule in force reads evidence `{name}`" + (f"; {hint}" if hint else "")))
 
         classes: set[str] = set()
         unknown_classes: dict[str, list[str]] = {}

@@ -127,3 +127,11 @@ def test_usage_errors_exit_2_without_a_traceback(cli: Callable[..., Run]) -> Non
         run = cli(*argv)
         assert run.code == ExitCode.USAGE
         assert "Traceback" not in run.err and "internal error" not in run.err
+
+
+def test_an_evidence_name_no_rule_reads_is_pointed_out(engine: Any) -> None:
+    v = engine.judge(with_(item="nvidia-rtx-4090", destination="CN", buyer={"name": "Shop", "country": "CN"},
+                           evidence=["nac_notificaton"]))
+    assert v.outcome is Outcome.FLAGGED  # the misspelt notification does not count
+    (note,) = [r for r in v.reasons if r.rule == "unused-evidence"]
+    assert note.effect is None and "did you mean `nac_notification`?" in note.message
