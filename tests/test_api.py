@@ -51,9 +51,16 @@ def test_outcomes_are_the_three_of_the_contract() -> None:
 
 def test_importing_does_not_import_hypothesis_or_read_rulesets() -> None:
     code = ("import sys, exportrules; "
-            "print('hypothesis' in sys.modules, 'exportrules.compiler' in sys.modules, 'pycountry' in sys.modules)")
+            "print('hypothesis' in sys.modules, 'exportrules.compiler' in sys.modules, 'pycountry' in sys.modules, "
+            "'pydantic' in sys.modules); exportrules.load; print('exportrules.engine' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["False", "True", "False"]
+    assert out.split() == ["False", "False", "False", "False", "True"]
+
+
+def test_the_pytest_plugin_is_cheap_to_import() -> None:
+    code = "import sys, exportrules.pytest_plugin; print(sorted(m for m in sys.modules if m.startswith('exportrules')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['exportrules', 'exportrules.pytest_plugin']"
 
 
 def test_committed_schema_is_current(cli: Callable[..., Run]) -> None:

@@ -108,7 +108,7 @@ def test_pytest_plugin_collects_each_property(tmp_path: Path) -> None:
     args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "test_nothing.py"),
             "--exportrules-rulesets", str(root), "--exportrules-max-examples", "15", "-k", "entity-list"]
     if not any(ep.name == "exportrules" for ep in metadata.entry_points(group="pytest11")):
-        args[4:4] = ["-p", "exportrules.testing.pytest_plugin"]
+        args[4:4] = ["-p", "exportrules.pytest_plugin"]
     proc = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "5 deselected" not in proc.stdout

@@ -1,7 +1,7 @@
 """pytest plugin: ``pytest --exportrules-rulesets DIR`` collects each ruleset property as a test item.
 
-Registered through the ``pytest11`` entry point; it does nothing unless the
-option is given. ``--exportrules-max-examples`` sets the Hypothesis budget.
+Registered through the ``pytest11`` entry point, so every pytest run imports it: it
+imports nothing of exportrules until the option is given. ``--exportrules-max-examples`` sets the Hypothesis budget.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class PropertyItem(pytest.Item):
         self.ruleset, self.prop_id, self.engine, self.max_examples = ruleset, prop_id, engine, max_examples
 
     def runtest(self) -> None:
-        from .properties import check_properties
+        from .testing.properties import check_properties
 
         (result,) = check_properties(self.engine, max_examples=self.max_examples,
                                      only=lambda r, p: (r, p) == (self.ruleset, self.prop_id))
@@ -67,7 +67,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         return
     import exportrules
 
-    from .properties import iter_properties
+    from .testing.properties import iter_properties
 
     engine = exportrules.load(root)
     budget = config.getoption("--exportrules-max-examples")
