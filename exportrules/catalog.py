@@ -21,7 +21,7 @@ from typing import Any
 
 from .diagnostics import Diagnostic, ValidationResult, did_you_mean
 from .loader import LoadFailure, iter_ruleset_files, load_path
-from .model import SECTIONS, Ruleset, parse_ruleset
+from .model import DATED_SECTIONS, SECTIONS, Ruleset, entry_window, parse_ruleset
 from .source import Path_, SourceMap
 from .validator import Namespace, validate
 
@@ -171,14 +171,13 @@ class Catalog:
                         dates.add(m.since)
                     if m.until:
                         dates.add(m.until + dt.timedelta(days=1))
-            for section in ("equivalents", "classifications", "controls", "review_policies", "authorizations",
-                            "flags", "parties", "ownership_rules"):
+            for section in DATED_SECTIONS:
                 for e in getattr(rs, section):
-                    start = getattr(e, "listed", None) or e.since
+                    start, until = entry_window(e)
                     if start:
                         dates.add(start)
-                    if e.until:
-                        dates.add(e.until + dt.timedelta(days=1))
+                    if until:
+                        dates.add(until + dt.timedelta(days=1))
         return sorted(dates)
 
 

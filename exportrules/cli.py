@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import os
 import sys
+from collections.abc import Iterator
 from enum import Enum, IntEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,8 +35,8 @@ from .engine import Engine, load
 from .errors import ExportRulesError, RulesetInvalid, TransactionInvalid
 from .model import Ruleset
 from .render import diagnostics_json, render_diagnostics, render_verdict
-from .transaction import parse_date, parse_transaction
-from .verdict import Outcome, Verdict
+from .transaction import Transaction, parse_date, parse_transaction
+from .verdict import Outcome
 
 __all__ = ["ExitCode", "app", "main", "ruleset_json_schema"]
 
@@ -136,6 +137,45 @@ def _records(text: str) -> tuple[bool, list[tuple[int, Any, str | None]]]:
     return False, out
 
 
+class _Batch:
+    """The transactions of a file or stdin, one object or JSON Lines. Iterating yields the valid ones
+    and reports each bad one (naming its line and fields) in the chosen format; ``invalid`` says if any was bad."""
+
+    def __init__(self, source: str, fmt: Format) -> None:
+        self.single, self._records = _records(_read(source))
+        self.fmt = fmt
+        self.invalid = False
+
+    def __iter__(self) -> Iterator[Transaction]:
+        for line, data, problem in self._records:
+            diags: list[dict[str, Any]] = []
+            if problem is not None:
+                diags = [{"code": "invalid-transaction", "message": problem}]
+            else:
+                try:
+                    tx = parse_transaction(data, line=None if self.single else line)
+                except TransactionInvalid as exc:
+                    diags = [d.to_dict() for d in exc.diagnostics]
+                else:
+                    yield tx
+                    continue
+            self.invalid = True
+            self._report(line, diags)
+
+    def _report(self, line: int, diags: list[dict[str, Any]]) -> None:
+        if self.fmt is Format.json:
+            payload: dict[str, Any] = {"error": "invalid-transaction", "diagnostics": diags}
+            if not self.single:
+                payload["line"] = line
+            _out.print(json.dumps(payload, indent=2 if self.single else None, ensure_ascii=False), markup=False)
+            return
+        where = "" if self.single else f"line {line}: "
+        for d in diags:
+            msg = d["message"]
+            prefix = "" if msg.startswith(f"line {line}") else where
+            _err.print(f"error[{d['code']}]: {prefix}{msg}", markup=False)
+
+
 _OUTCOME_CODE = {Outcome.PERMITTED: ExitCode.OK, Outcome.FLAGGED: ExitCode.FLAGGED, Outcome.BLOCKED: ExitCode.BLOCKED}
 
 
@@ -153,41 +193,16 @@ def judge(
     except ValueError as exc:
         _err.print(f"error[invalid-transaction]: `--as-of`: {exc}", markup=False)
         raise typer.Exit(ExitCode.INVALID) from None
-    single, records = _records(_read(source))
+    batch = _Batch(source, fmt)
     worst = Outcome.PERMITTED
-    invalid = False
-    for line, data, problem in records:
-        verdict: Verdict | None = None
-        diags: list[dict[str, Any]] = []
-        if problem is not None:
-            diags = [{"code": "invalid-transaction", "message": problem}]
-        else:
-            try:
-                verdict = engine.judge(parse_transaction(data, line=None if single else line), as_of=day)
-            except TransactionInvalid as exc:
-                diags = [d.to_dict() for d in exc.diagnostics]
-        if verdict is None:
-            invalid = True
-            if fmt is Format.json:
-                payload: dict[str, Any] = {"error": "invalid-transaction", "diagnostics": diags}
-                if not single:
-                    payload["line"] = line
-                _out.print(json.dumps(payload, indent=None if not single else 2, ensure_ascii=False), markup=False)
-            else:
-                where = "" if single else f"line {line}: "
-                for d in diags:
-                    msg = d["message"]
-                    prefix = "" if msg.startswith(f"line {line}") else where
-                    _err.print(f"error[{d['code']}]: {prefix}{msg}", markup=False)
-            continue
+    for tx in batch:
+        verdict = engine.judge(tx, as_of=day)
         worst = Outcome.strictest([worst, verdict.outcome])
         if fmt is Format.json:
-            _out.print(verdict.to_json(indent=2 if single else None), markup=False)
+            _out.print(verdict.to_json(indent=2 if batch.single else None), markup=False)
         else:
             _out.print(render_verdict(verdict))
-    if invalid:
-        raise typer.Exit(ExitCode.INVALID)
-    raise typer.Exit(_OUTCOME_CODE[worst])
+    raise typer.Exit(ExitCode.INVALID if batch.invalid else _OUTCOME_CODE[worst])
 
 
 @app.command()
@@ -280,11 +295,10 @@ def diff(
             label = f"{a.ref} -> {b.ref}, judged as of {day}"
         txs: list[Any] = []
         if transactions is not None:
-            single, records = _records(_read(str(transactions)))
-            for line, data, problem in records:
-                if problem is not None:
-                    raise ValueError(problem)
-                txs.append(parse_transaction(data, line=None if single else line) and data)
+            batch = _Batch(str(transactions), fmt)
+            txs.extend(batch)
+            if batch.invalid:
+                raise typer.Exit(ExitCode.INVALID)
         if generate:
             txs.extend(_generated(old_engine, generate))
         flipped = flips(old_engine, new_engine, txs, as_of=day)
@@ -335,30 +349,21 @@ def record(
 
     engine = _load(rulesets, fmt)
     monitor = Monitor(engine, Ledger(ledger))
-    single, records = _records(_read(source))
-    worst, invalid = Outcome.PERMITTED, False
-    for line, data, problem in records:
-        try:
-            if problem is not None:
-                raise TransactionInvalid([Diagnostic("invalid-transaction", problem)])
-            result = monitor.record(parse_transaction(data, line=None if single else line))
-        except TransactionInvalid as exc:
-            invalid = True
-            for d in exc.diagnostics:
-                _err.print(f"error[{d.code}]: {d.message}", markup=False)
-            continue
+    batch = _Batch(source, fmt)
+    worst = Outcome.PERMITTED
+    for tx in batch:
+        result = monitor.record(tx)
         worst = Outcome.strictest([worst, result.verdict.outcome])
         if fmt is Format.json:
-            _out.print(json.dumps(result.to_dict(), indent=2 if single else None, ensure_ascii=False), markup=False)
+            _out.print(json.dumps(result.to_dict(), indent=2 if batch.single else None, ensure_ascii=False),
+                       markup=False)
         else:
             v = result.verdict
             quotas = "; ".join(f"{q.quota} {q.used + (q.quantity if result.recorded else 0):,}/{q.limit:,}"
                                for q in result.quotas)
             _out.print(f"{v.transaction_id}: {v.outcome.value}{' (recorded)' if result.recorded else ''}"
                        f"{'  ' + quotas if quotas else ''}", markup=False)
-    if invalid:
-        raise typer.Exit(ExitCode.INVALID)
-    raise typer.Exit(_OUTCOME_CODE[worst])
+    raise typer.Exit(ExitCode.INVALID if batch.invalid else _OUTCOME_CODE[worst])
 
 
 @app.command("ledger")

@@ -33,7 +33,7 @@ from .conditions import (
     compile_condition,
     parse_condition,
 )
-from .model import Quota
+from .model import Quota, entry_window
 from .screening import NameIndex, ScreeningThresholds
 
 __all__ = [
@@ -73,7 +73,7 @@ class CClassification:
     """A compiled classification."""
 
     meta: Meta
-    cond: Cond
+    cond: Cond | None
     pred: Predicate
     unless: Cond | None
     unless_pred: Predicate | None
@@ -137,7 +137,7 @@ class CFlag:
     """A compiled red flag."""
 
     meta: Meta
-    cond: Cond
+    cond: Cond | None
     pred: Predicate
     action: str
     message: str
@@ -351,15 +351,14 @@ def _lower_rules(s: _State) -> None:
         s.current_widen = s.widen_for(v)
 
         def live(e: Any) -> bool:
-            return s.active(getattr(e, "since", None), getattr(e, "until", None))
+            return s.active(*entry_window(e))
 
         for c in rs.classifications:
             if live(c):
                 cond, pred = s.lower(c.when)
                 unless, unless_pred = s.lower(c.unless) if c.unless is not None else (None, None)
-                assert cond is not None or pred is _unknown
-                s.classifications.append(CClassification(_meta(v, "classifications", c), cond or Test("id", "exists",
-                                         True), pred, unless, unless_pred))
+                s.classifications.append(CClassification(_meta(v, "classifications", c), cond, pred, unless,
+                                                         unless_pred))
         controls = tuple(
             CControl(_meta(v, "controls", c), frozenset(c.classes), *s.lower(c.when), c.requires, c.review_policy,
                      c.message or "")
@@ -381,12 +380,12 @@ def _lower_rules(s: _State) -> None:
         for f in rs.flags:
             if live(f):
                 cond, pred = s.lower(f.when)
-                flags.append(CFlag(_meta(v, "flags", f), cond or Test("id", "exists", True), pred,
-                                   f.action or "review the red flag before shipping", f.message or ""))
+                flags.append(CFlag(_meta(v, "flags", f), cond, pred, f.action or "review the red flag before shipping",
+                                   f.message or ""))
         parties = tuple(
             CParty(_meta(v, "parties", p), tuple(p.names), tuple(p.aliases), p.country, p.effect, p.review_policy,
                    p.list_, p.listed)
-            for p in rs.parties if s.active(p.listed, p.until)
+            for p in rs.parties if live(p)
         )
         index = NameIndex.build((p, (*p.names, *p.aliases), p.country) for p in parties)
         cfg = rs.screening

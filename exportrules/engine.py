@@ -35,6 +35,7 @@ from .catalog import Catalog, RulesetVersion, load_catalog
 from .compiler import (
     ITEM_FIELDS,
     CAuthorization,
+    CClassification,
     CControl,
     Compiler,
     CParty,
@@ -51,7 +52,6 @@ from .verdict import Action, Outcome, Reason, RulesetUsed, Verdict
 
 __all__ = ["Engine", "ScreenHit", "facts_of", "load"]
 
-_ITEM_FIELDS = ITEM_FIELDS
 _ROLES = ("buyer", "end_user", "consignee", "seller")
 _ROLE_KEYS = tuple((r, f"{r}.name", f"{r}.country", f"{r}.headquarters") for r in _ROLES)
 _ITEM_KEYS = tuple((n, f"item.{n}") for n in ITEM_FIELDS)
@@ -109,7 +109,7 @@ def facts_of(tx: Transaction, item: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def _spec_params(item: Any) -> dict[str, Any]:
-    return {k: getattr(item, k) for k in _ITEM_FIELDS}
+    return {k: getattr(item, k) for k in ITEM_FIELDS}
 
 
 def _majority_parents(owners: Iterable[Any]) -> set[str]:
@@ -256,7 +256,7 @@ class Engine:
         snap = self.compiler.snapshot(day)
         params = snap.items.get(tx.item) if isinstance(tx.item, str) else _spec_params(tx.item)
         f = facts_of(tx, params)
-        f["item.class"] = frozenset(self._judge(tx, day, snap).classifications)
+        f["item.class"] = frozenset(c.meta.id for c in self._classify(snap, f)[0])
         return f
 
     @contextmanager
@@ -343,19 +343,9 @@ class Engine:
                 reasons.append(Reason("unused-evidence", "input", None, "", "", "", "", "evidence", (name,),
                                       f"no rule in force reads evidence `{name}`" + (f"; {hint}" if hint else "")))
 
-        classes: set[str] = set()
-        unknown_classes: dict[str, list[str]] = {}
-        for c in snap.classifications:
-            r = c.pred(facts)
-            if r is not False and c.unless_pred is not None:
-                u = c.unless_pred(facts)
-                r = False if u is True else (None if (u is None or r is None) else r)
-            if r is True:
-                classes.add(c.meta.id)
-                reasons.append(_reason(c.meta, "classification", None, self._explain(c.cond, facts, snap)))
-            elif r is None:
-                unknown_classes.setdefault(c.meta.id, []).extend(
-                    missing_fields(c.cond, facts) + missing_fields(c.unless, facts))
+        met, unknown_classes = self._classify(snap, facts)
+        classes = {c.meta.id for c in met}
+        reasons.extend(_reason(c.meta, "classification", None, self._explain(c.cond, facts, snap)) for c in met)
         facts["item.class"] = frozenset(classes)
 
         used: list[RulesetUsed] = []
@@ -376,6 +366,23 @@ class Engine:
             outcome, tuple(sorted(classes)), Verdict.sort_reasons(reasons), tuple(unique_actions), tuple(used), day,
             tx.id, {j: Outcome.strictest(os) for j, os in by_jurisdiction.items()},
         )
+
+    @staticmethod
+    def _classify(snap: Snapshot, facts: Mapping[str, Any]) -> tuple[list[CClassification], dict[str, list[str]]]:
+        """The classifications the item meets, and those it may meet with the facts it lacks (-> those facts)."""
+        met: list[CClassification] = []
+        unknown: dict[str, list[str]] = {}
+        for c in snap.classifications:
+            r = c.pred(facts)
+            if r is not False and c.unless_pred is not None:
+                u = c.unless_pred(facts)
+                r = False if u is True else (None if (u is None or r is None) else r)
+            if r is True:
+                met.append(c)
+            elif r is None:
+                lacking = missing_fields(c.cond, facts) + missing_fields(c.unless, facts)
+                unknown.setdefault(c.meta.id, []).extend(lacking)
+        return met, unknown
 
     def _ruleset_used(self, rs: RulesetSnapshot, outcome: Outcome | None) -> RulesetUsed:
         key = (id(rs.version), outcome)

@@ -433,6 +433,18 @@ SECTIONS: tuple[str, ...] = (
 )
 """The list sections whose entries carry ids; amendments patch these by id."""
 
+DATED_SECTIONS: tuple[str, ...] = (
+    "equivalents", "classifications", "controls", "review_policies", "authorizations", "flags", "parties",
+    "ownership_rules",
+)
+"""The sections whose entries are in force for a window of their own."""
+
+
+def entry_window(entry: Any) -> tuple[dt.date | None, dt.date | None]:
+    """(first day, last day) an entry is in force; a party starts on its listing date."""
+    return getattr(entry, "listed", None) or entry.since, entry.until
+
+
 _DATE_TYPES = {"date_type", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact"}
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from .conditions import FIELDS, FieldType, is_country_code, parse_condition
 from .diagnostics import Diagnostic, Severity, ValidationResult, did_you_mean
-from .model import SECTIONS, Ruleset
+from .model import DATED_SECTIONS, SECTIONS, Ruleset, entry_window
 from .source import Path_, SourceMap
 
 __all__ = ["Namespace", "validate"]
@@ -215,11 +215,9 @@ class _Checker:
                             ("review_policies", i, "applies_to", j), help=did_you_mean(target, controls))
 
     def dates(self) -> None:
-        for section in ("equivalents", "classifications", "controls", "review_policies", "authorizations", "flags",
-                        "parties", "ownership_rules"):
+        for section in DATED_SECTIONS:
             for i, entry in enumerate(getattr(self.rs, section)):
-                since = getattr(entry, "listed", None) or entry.since
-                until = entry.until
+                since, until = entry_window(entry)
                 if since and until and since > until:
                     self.at("never-fires", f"{section} `{entry.id}` ends ({until}) before it starts ({since})",
                             (section, i, "until"), warning=True)
