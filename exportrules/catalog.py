@@ -159,8 +159,12 @@ class Catalog:
         for vs in self.versions.values():
             yield from vs
 
-    def change_dates(self) -> list[dt.date]:
-        """Every date on which something in the catalog may change: versions, memberships, listings, rules."""
+    def change_dates(self, *, listings: bool = True) -> list[dt.date]:
+        """Every date on which something in the catalog may change: versions, memberships, listings, rules.
+
+        With ``listings=False``, party listings are left out: they live in dated indexes, so they
+        change verdicts (a timeline needs them) without changing what is compiled.
+        """
         dates: set[dt.date] = set()
         for v in self:
             dates.add(v.effective)
@@ -172,6 +176,8 @@ class Catalog:
                     if m.until:
                         dates.add(m.until + dt.timedelta(days=1))
             for section in DATED_SECTIONS:
+                if section == "parties" and not listings:
+                    continue
                 for e in getattr(rs, section):
                     start, until = entry_window(e)
                     if start:

@@ -35,7 +35,7 @@ from .engine import Engine, load
 from .errors import ExportRulesError, RulesetInvalid, TransactionInvalid
 from .model import Ruleset
 from .render import diagnostics_json, render_diagnostics, render_verdict
-from .transaction import Transaction, parse_date, parse_transaction
+from .transaction import Transaction, parse_date, read_transaction
 from .verdict import Outcome
 
 __all__ = ["ExitCode", "app", "main", "ruleset_json_schema"]
@@ -153,7 +153,7 @@ class _Batch:
                 diags = [{"code": "invalid-transaction", "message": problem}]
             else:
                 try:
-                    tx = parse_transaction(data, line=None if self.single else line)
+                    tx = read_transaction(data, line=None if self.single else line)
                 except TransactionInvalid as exc:
                     diags = [d.to_dict() for d in exc.diagnostics]
                 else:
@@ -234,7 +234,7 @@ def timeline(
     engine = _load(rulesets, fmt)
     try:
         data = json.loads(_read(source))
-        tx = parse_transaction(data)
+        tx = read_transaction(data)
         line = engine.timeline(tx, parse_date(start), parse_date(end))
     except json.JSONDecodeError as exc:
         _err.print(f"error[invalid-transaction]: not valid JSON ({exc.msg} at line {exc.lineno})", markup=False)

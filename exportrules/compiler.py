@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -35,6 +36,7 @@ from .conditions import (
 )
 from .model import Quota, entry_window
 from .screening import NameIndex, ScreeningThresholds
+from .verdict import Outcome, RulesetUsed
 
 __all__ = [
     "ITEM_FIELDS",
@@ -155,6 +157,8 @@ class CParty:
     review_policy: str
     list: str
     listed: dt.date
+    until: dt.date | None = None
+    """Last day listed (inclusive), when the entry was removed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +180,7 @@ class RulesetSnapshot:
     authorizations: tuple[CAuthorization, ...]
     flags: tuple[CFlag, ...]
     parties: tuple[CParty, ...]
+    """Every entry of the version, whatever its dates; :attr:`party_index` filters by date."""
     party_index: NameIndex[CParty]
     screening: ScreeningThresholds
     ownership: tuple[COwnership, ...] = ()
@@ -184,6 +189,8 @@ class RulesetSnapshot:
 
     decides: bool = True
     """True when the ruleset has rules of its own (not only groups, items or clearances)."""
+    used: Mapping[Outcome | None, RulesetUsed] = field(default_factory=dict, repr=False)
+    """How a verdict names this version, for each outcome it can give (built once)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +217,11 @@ class Snapshot:
     all_versions: tuple[RulesetVersion, ...] = ()
     widen_by: Mapping[str, Callable[[frozenset[str]], frozenset[str]]] = field(default_factory=dict, repr=False)
     """Ruleset id -> how its conditions widen destinations (equivalents of the rulesets it uses)."""
+    explained: dict[tuple[Any, ...], tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
+    """Explanations already rendered, keyed on the condition (owned by this snapshot, so its identity is
+    stable while the snapshot lives) and the values of the facts it reads; bounded."""
+    reads: dict[int, tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
+    """The fields each condition of this snapshot reads."""
 
 
 # ------------------------------------------------------------------ stages
@@ -233,6 +245,9 @@ class _State:
     rulesets: list[RulesetSnapshot] = field(default_factory=list)
     thresholds: dict[str, tuple[float, ...]] = field(default_factory=dict)
     evidence: set[str] = field(default_factory=set)
+    party_indexes: dict[tuple[str, str, str], tuple[tuple[CParty, ...], NameIndex[CParty]]] = \
+        field(default_factory=dict)
+    """One party index per ruleset version, shared by every snapshot (dated entries)."""
 
     def active(self, since: dt.date | None, until: dt.date | None) -> bool:
         return (since is None or since <= self.on) and (until is None or self.on <= until)
@@ -382,20 +397,33 @@ def _lower_rules(s: _State) -> None:
                 cond, pred = s.lower(f.when)
                 flags.append(CFlag(_meta(v, "flags", f), cond, pred, f.action or "review the red flag before shipping",
                                    f.message or ""))
-        parties = tuple(
-            CParty(_meta(v, "parties", p), tuple(p.names), tuple(p.aliases), p.country, p.effect, p.review_policy,
-                   p.list_, p.listed)
-            for p in rs.parties if live(p)
-        )
-        index = NameIndex.build((p, (*p.names, *p.aliases), p.country) for p in parties)
+        parties, index = _party_index(s, v)
         cfg = rs.screening
         thresholds = ScreeningThresholds(cfg.review_score, cfg.country_boost, cfg.country_penalty) if cfg \
             else ScreeningThresholds()
         ownership = tuple(COwnership(_meta(v, "ownership_rules", o), o.threshold, o.effect)
                           for o in rs.ownership_rules if live(o))
         scope_cond, scope = s.lower(rs.scope)
+        used = {o: RulesetUsed(v.id, v.version.isoformat(), v.jurisdiction, v.sha256, o)
+                for o in (None, *Outcome)}
         s.rulesets.append(RulesetSnapshot(v, controls, reviews, auths, tuple(flags), parties, index, thresholds,
-                                          ownership, scope, scope_cond, bool(controls or flags or parties)))
+                                          ownership, scope, scope_cond, bool(controls or flags or parties), used))
+
+
+def _party_index(s: _State, v: RulesetVersion) -> tuple[tuple[CParty, ...], NameIndex[CParty]]:
+    """The version's listed parties with their windows, indexed once for every date."""
+    key = (v.id, v.version.isoformat(), v.sha256)
+    found = s.party_indexes.get(key)
+    if found is None:
+        parties = tuple(
+            CParty(_meta(v, "parties", p), tuple(p.names), tuple(p.aliases), p.country, p.effect, p.review_policy,
+                   p.list_, p.listed, p.until)
+            for p in v.model.parties
+        )
+        index = NameIndex.build(((p, (*p.names, *p.aliases), p.country) for p in parties),
+                                window=lambda p: (p.listed, p.until))
+        found = s.party_indexes[key] = (parties, index)
+    return found
 
 
 def _end_lowering(s: _State) -> None:
@@ -413,9 +441,14 @@ STAGES: tuple[tuple[str, Callable[[_State], None]], ...] = (
 
 
 def compile_snapshot(catalog: Catalog, on: dt.date, *, start: dt.date | None = None,
-                     end: dt.date | None = None) -> Snapshot:
-    """Compile the rulesets in force on *on* into a snapshot."""
+                     end: dt.date | None = None,
+                     party_indexes: dict[tuple[str, str, str], tuple[tuple[CParty, ...], NameIndex[CParty]]]
+                     | None = None) -> Snapshot:
+    """Compile the rulesets in force on *on* into a snapshot (party indexes are taken from, and added
+    to, *party_indexes* when given)."""
     s = _State(catalog, on, start or on, end)
+    if party_indexes is not None:
+        s.party_indexes = party_indexes
     for _name, stage in STAGES:
         stage(s)
     external: dict[str, list[tuple[RulesetSnapshot, CAuthorization]]] = {}
@@ -433,26 +466,44 @@ def compile_snapshot(catalog: Catalog, on: dt.date, *, start: dt.date | None = N
 
 
 class Compiler:
-    """Snapshots of one catalog, cached per date-state."""
+    """Snapshots of one catalog, cached per date-state; safe to share between threads.
+
+    Party listings do not split date-states: each ruleset version has one dated party index.
+    Compiling happens under a lock, so two threads asking for the same date-state get the same
+    snapshot object.
+    """
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.change_dates = catalog.change_dates()
+        """Every date a verdict may change on (versions, memberships, listings): what a timeline visits."""
+        self.state_dates = catalog.change_dates(listings=False)
+        """The dates that split compiled date-states."""
         self._cache: dict[int, Snapshot] = {}
+        self._parties: dict[tuple[str, str, str], tuple[tuple[CParty, ...], NameIndex[CParty]]] = {}
+        self._lock = threading.RLock()
+        self.on_compile: list[Callable[[Snapshot], None]] = []
+        """Called (under the lock) with each new snapshot, before any thread can see it."""
 
     def state_index(self, on: dt.date) -> int:
         """Which date-state *on* falls in (dates between two change dates share one)."""
-        return bisect.bisect_right(self.change_dates, on)
+        return bisect.bisect_right(self.state_dates, on)
 
     def snapshot(self, on: dt.date) -> Snapshot:
         """The snapshot for *on*, compiled once per date-state."""
-        i = bisect.bisect_right(self.change_dates, on)
+        i = bisect.bisect_right(self.state_dates, on)
         snap = self._cache.get(i)
         if snap is None:
-            start = self.change_dates[i - 1] if i > 0 else dt.date.min
-            end = self.change_dates[i] - dt.timedelta(days=1) if i < len(self.change_dates) else None
-            snap = compile_snapshot(self.catalog, on, start=start, end=end)
-            self._cache[i] = snap
+            with self._lock:
+                snap = self._cache.get(i)
+                if snap is None:
+                    dates = self.state_dates
+                    start = dates[i - 1] if i > 0 else dt.date.min
+                    end = dates[i] - dt.timedelta(days=1) if i < len(dates) else None
+                    snap = compile_snapshot(self.catalog, on, start=start, end=end, party_indexes=self._parties)
+                    for hook in self.on_compile:
+                        hook(snap)
+                    self._cache[i] = snap
         return snap
 
     @property

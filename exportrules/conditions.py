@@ -44,8 +44,10 @@ __all__ = [
     "Predicate",
     "Test",
     "compile_condition",
+    "country_members",
     "explain",
     "fields_of",
+    "iso_codes",
     "missing_fields",
     "parse_condition",
 ]
@@ -354,7 +356,8 @@ def _is_code(value: str) -> bool:
 _ISO: frozenset[str] | None = None
 
 
-def _iso_codes() -> frozenset[str]:
+def iso_codes() -> frozenset[str]:
+    """Every assigned ISO 3166-1 alpha-2 code."""
     global _ISO
     if _ISO is None:
         import pycountry  # deferred: importing exportrules does no work
@@ -364,11 +367,11 @@ def _iso_codes() -> frozenset[str]:
 
 
 def _is_iso(value: str) -> bool:
-    return value in _iso_codes()
+    return value in iso_codes()
 
 
 def _country_hint(value: str) -> str | None:
-    return did_you_mean(value.upper(), _iso_codes()) if value.upper() != value else None
+    return did_you_mean(value.upper(), iso_codes()) if value.upper() != value else None
 
 
 def is_country_code(value: str) -> bool:
@@ -421,8 +424,9 @@ Predicate = Callable[[Facts], bool | None]
 Resolve = Callable[[str], frozenset[str]]
 
 
-def _country_set(values: Iterable[str], resolve: Resolve, widen: Callable[[frozenset[str]], frozenset[str]]) \
+def country_members(values: Iterable[str], resolve: Resolve, widen: Callable[[frozenset[str]], frozenset[str]]) \
         -> frozenset[str]:
+    """The countries a list of codes and group names stands for, with their equivalents."""
     out: set[str] = set()
     for v in values:
         out |= {v} if _is_code(v) else resolve(v)
@@ -507,7 +511,7 @@ def _compile_test(t: Test, resolve: Resolve, widen: Callable[[frozenset[str]], f
         return exists
     if ftype in _COUNTRYISH and op in ("eq", "ne", "in", "not_in", "contains"):
         values = value if isinstance(value, tuple) else (value,)
-        members = _country_set(values, resolve, widen)
+        members = country_members(values, resolve, widen)
         positive = op in ("eq", "in", "contains")
         if ftype is FieldType.COUNTRY_SET:
             def country_set(f: Facts) -> bool | None:
@@ -625,7 +629,7 @@ def _describe(t: Test, f: Facts, resolve: Resolve, widen: Callable[[frozenset[st
     values = t.value if isinstance(t.value, tuple) else (t.value,)
     if t.op == "in" and FIELDS[t.field] in _COUNTRYISH and v is not None:
         probe = v if isinstance(v, frozenset) else frozenset({v})
-        named = [x for x in values if not probe.isdisjoint(_country_set((x,), resolve, widen))]
+        named = [x for x in values if not probe.isdisjoint(country_members((x,), resolve, widen))]
         return f"{t.field} {shown} in {', '.join(named) or ', '.join(values)}"
     verb = "in" if t.op == "in" else "not in"
     return f"{t.field} {shown} {verb} {', '.join(str(x) for x in values)}"

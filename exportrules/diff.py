@@ -18,7 +18,7 @@ from typing import Any, Literal
 from .catalog import RulesetVersion
 from .engine import Engine
 from .model import SECTIONS
-from .transaction import Transaction, parse_transaction
+from .transaction import Transaction, read_transaction
 from .verdict import Verdict
 
 __all__ = ["Flip", "RuleChange", "flips", "rule_changes"]
@@ -80,7 +80,7 @@ def flips(old: Engine, new: Engine, transactions: Iterable[Transaction | Mapping
     """The transactions whose outcome under *new* differs from under *old*."""
     out: list[Flip] = []
     for t in transactions:
-        tx = t if isinstance(t, Transaction) else parse_transaction(t)
+        tx = read_transaction(t)
         a, b = old.judge(tx, as_of=as_of), new.judge(tx, as_of=as_of)
         if a.outcome is not b.outcome:
             shown = dict(t) if isinstance(t, Mapping) else json.loads(tx.model_dump_json(exclude_defaults=True))

@@ -31,7 +31,7 @@ from .compiler import CQuota
 from .diagnostics import Diagnostic
 from .engine import Engine
 from .errors import TransactionInvalid
-from .transaction import Transaction, parse_transaction
+from .transaction import Transaction, read_transaction
 from .verdict import Outcome, Verdict
 
 __all__ = ["Ledger", "Monitor", "MonitorResult", "QuotaUse"]
@@ -159,7 +159,7 @@ class Monitor:
         Raises:
             TransactionInvalid: for a malformed transaction or one without an id.
         """
-        tx = transaction if isinstance(transaction, Transaction) else parse_transaction(transaction)
+        tx = read_transaction(transaction)
         if not tx.id:
             raise TransactionInvalid([Diagnostic("invalid-transaction", "`id` is required to record a shipment",
                                                  path="id")])

@@ -19,17 +19,21 @@ together (spacing does not matter: "Hua Wei" is "Huawei").
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
-from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
-__all__ = ["Candidate", "NameIndex", "ScreeningThresholds", "name_keys", "name_tokens", "normalize_name"]
+__all__ = [
+    "Candidate", "NameIndex", "ScreeningThresholds", "clear_caches", "name_keys", "name_parts", "name_tokens",
+    "normalize_name",
+]
 
 _T = TypeVar("_T")
 
@@ -67,11 +71,15 @@ _DROPPED_SURFACE = tuple(sorted(
 ))
 
 
+@lru_cache(maxsize=65536)
 def _near_dropped(word: str) -> bool:
-    """A long word one slip away from a legal-form or noise word (``Tachnologies``, ``Haldings``)."""
+    """A long word one or two typing slips away from a legal-form or noise word (``Tachnologies``,
+    ``Haldings``); a word further away keeps its place as a distinctive token (``Vorpraion`` is not
+    ``corporation``). One C call per distinct word (rapidfuzz), memoised: words repeat across names."""
     if len(word) < 6:
         return False
-    return any(abs(len(word) - len(w)) <= 2 and fuzz.ratio(word, w) >= 80 for w in _DROPPED_SURFACE)
+    slips = 1 if len(word) < 9 else 2
+    return process.extractOne(word, _DROPPED_SURFACE, scorer=Levenshtein.distance, score_cutoff=slips) is not None
 
 
 def normalize_name(name: str) -> str:
@@ -81,40 +89,53 @@ def normalize_name(name: str) -> str:
     return " ".join(text.split())
 
 
+def _cjk(m: re.Match[str]) -> str:
+    run = m.group(0)
+    changed = True
+    while changed:  # strip legal suffixes, then generic words, from the end of the run
+        changed = False
+        for suffix in _CJK_LEGAL:
+            if run.endswith(suffix) and len(run) > len(suffix):
+                run, changed = run[: -len(suffix)], True
+        for word, english in _CJK_GENERIC.items():
+            if run.endswith(word) and len(run) > len(word):
+                run, changed = f"{run[: -len(word)]} {english}", True
+    return f" {run} "
+
+
+_DROP = LEGAL_FORMS | NOISE_WORDS
+
+
+@lru_cache(maxsize=65536)
+def _word(raw: str) -> str:
+    """A raw word as a token: abbreviations spelt out; "" for legal forms, noise and their misspellings."""
+    word = ABBREVIATIONS.get(raw, raw)
+    return "" if not word or word in _DROP or _near_dropped(word) else word
+
+
 def name_tokens(name: str) -> tuple[str, ...]:
     """The distinctive tokens of a name, in order."""
-    text = unicodedata.normalize("NFKC", name).casefold()
-
-    def cjk(m: re.Match[str]) -> str:
-        run = m.group(0)
-        changed = True
-        while changed:  # strip legal suffixes, then generic words, from the end of the run
-            changed = False
-            for suffix in _CJK_LEGAL:
-                if run.endswith(suffix) and len(run) > len(suffix):
-                    run, changed = run[: -len(suffix)], True
-            for word, english in _CJK_GENERIC.items():
-                if run.endswith(word) and len(run) > len(word):
-                    run, changed = f"{run[: -len(word)]} {english}", True
-        return f" {run} "
-
-    text = _CJK.sub(cjk, text)
-    text = text.replace("&", " and ")
-    out: list[str] = []
-    for raw in _PUNCT.sub(" ", text).replace("_", " ").split():
-        word = ABBREVIATIONS.get(raw, raw)
-        if word and word not in LEGAL_FORMS and word not in NOISE_WORDS and not _near_dropped(word):
-            out.append(word)
+    # NFKC and the CJK rules change nothing in ASCII text
+    text = name.lower() if name.isascii() else _CJK.sub(_cjk, unicodedata.normalize("NFKC", name).casefold())
+    if "&" in text:
+        text = text.replace("&", " and ")
+    out = [w for raw in _PUNCT.sub(" ", text).replace("_", " ").split() if (w := _word(raw))]
     if not out:  # a name made only of legal words: keep it as it is
         out = normalize_name(name).split()
     return tuple(out)
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=65536)
+def name_parts(name: str) -> tuple[str, str, tuple[str, ...]]:
+    """(sorted-token key, run-together key, tokens) of a name (memoised)."""
+    tokens = name_tokens(name)
+    return " ".join(sorted(tokens)), "".join(tokens), tokens
+
+
 def name_keys(name: str) -> tuple[str, str]:
     """(sorted-token key, run-together key) of a name (memoised: names repeat across rulesets and orders)."""
-    tokens = name_tokens(name)
-    return " ".join(sorted(tokens)), "".join(tokens)
+    parts = name_parts(name)
+    return parts[0], parts[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,10 +162,17 @@ class Candidate(Generic[_T]):
 @dataclass(frozen=True, slots=True)
 class _Variant(Generic[_T]):
     entry: _T
+    number: int
+    """Which entry (entries have several names)."""
     name: str
     sorted_key: str
     compact: str
     country: str | None
+    start: dt.date | None
+    until: dt.date | None
+
+    def live(self, on: dt.date | None) -> bool:
+        return on is None or ((self.start is None or self.start <= on) and (self.until is None or on <= self.until))
 
 
 def _trigrams(text: str) -> set[str]:
@@ -152,8 +180,17 @@ def _trigrams(text: str) -> set[str]:
     return {padded[i : i + 3] for i in range(len(padded) - 2)}
 
 
+_Scored = tuple[tuple[int, float], ...]
+
+
 class NameIndex(Generic[_T]):
-    """Exact and fuzzy lookup of names against list entries."""
+    """Exact and fuzzy lookup of names against list entries, each in force over its own dates.
+
+    One index serves every date: an entry carries its window (listing date to removal), and a
+    search on a date keeps the candidates in force then. A list of 100,000 parties listed on
+    10,000 dates is one index, built once. The index is immutable after it is built, so it may be
+    shared between threads.
+    """
 
     #: trigrams shared by more than this share of names are too common to find candidates with
     COMMON_SHARE = 0.02
@@ -164,88 +201,152 @@ class NameIndex(Generic[_T]):
         self._variants = variants
         self._sorted: dict[str, list[int]] = {}
         self._compact: dict[str, list[int]] = {}
-        self._grams: dict[str, list[int]] = {}
+        postings: dict[str, list[int]] = {}
         for i, v in enumerate(variants):
             self._sorted.setdefault(v.sorted_key, []).append(i)
             self._compact.setdefault(v.compact, []).append(i)
             for g in _trigrams(v.compact):
-                self._grams.setdefault(g, []).append(i)
+                postings.setdefault(g, []).append(i)
+        # Each trigram's postings as (how many names, the set of them): candidates are found by set
+        # operations in C rather than by counting in Python.
+        self._grams: dict[str, tuple[int, frozenset[int]]] = {g: (len(ids), frozenset(ids))
+                                                             for g, ids in postings.items()}
         self._common = max(8, int(len(variants) * self.COMMON_SHARE))
-        self._memo: dict[tuple[str, str | None, ScreeningThresholds], list[Candidate[_T]]] = {}
+        self.dated = any(v.start is not None or v.until is not None for v in variants)
 
     @classmethod
-    def build(cls, entries: Iterable[tuple[_T, Iterable[str], str | None]]) -> NameIndex[_T]:
-        """Index each entry under every one of its names: ``(entry, names, country)``."""
+    def build(cls, entries: Iterable[tuple[_T, Iterable[str], str | None]],
+              window: Callable[[_T], tuple[dt.date | None, dt.date | None]] | None = None) -> NameIndex[_T]:
+        """Index each entry under every one of its names: ``(entry, names, country)``; *window* gives
+        an entry's first and last day in force (always, without it)."""
         variants: list[_Variant[_T]] = []
-        for entry, names, country in entries:
+        for number, (entry, names, country) in enumerate(entries):
+            start, until = window(entry) if window is not None else (None, None)
             for n in names:
                 s, c = name_keys(n)
                 if c:
-                    variants.append(_Variant(entry, n, s, c, country))
+                    variants.append(_Variant(entry, number, n, s, c, country, start, until))
         return cls(variants)
 
     def __len__(self) -> int:
         return len(self._variants)
 
-    def exact(self, name: str) -> list[Candidate[_T]]:
+    def entries(self, on: dt.date | None = None) -> list[_T]:
+        """The entries in force on *on* (all of them without a date), in the order they were given."""
+        seen: dict[int, _T] = {}
+        for v in self._variants:
+            if v.number not in seen and v.live(on):
+                seen[v.number] = v.entry
+        return list(seen.values())
+
+    def exact(self, name: str, *, on: dt.date | None = None) -> list[Candidate[_T]]:
         """Entries one of whose names has the same tokens (any order) or the same letters run together."""
-        s, c = name_keys(name)
-        hits = {*self._sorted.get(s, ()), *self._compact.get(c, ())}
-        return self._best([(i, 100.0) for i in sorted(hits)], exact=True)
+        return self._pick(self._exact(name), on, exact=True)
 
     def search(self, name: str, *, country: str | None = None,
-               thresholds: ScreeningThresholds = ScreeningThresholds()) -> list[Candidate[_T]]:
-        """Exact hits if any; otherwise fuzzy candidates at or above the review score, best first.
+               thresholds: ScreeningThresholds = ScreeningThresholds(), on: dt.date | None = None) \
+            -> list[Candidate[_T]]:
+        """Exact hits in force on *on* if any; otherwise fuzzy candidates in force on *on* at or above the
+        review score, best first (every entry, without a date).
 
-        Results are memoised per (name, country, thresholds): order books repeat their parties.
+        The date-free work is kept in one bounded LRU shared by every index (order books repeat their
+        parties); the date only filters it.
         """
-        key = (name, country, thresholds)
-        hit = self._memo.get(key)
-        if hit is None:
-            if len(self._memo) > 50_000:
-                self._memo.clear()
-            hit = self._memo[key] = self._search(name, country, thresholds)
-        return list(hit)
+        exact, fuzzy = _search_cached(self, name, country, thresholds)
+        return self._pick(exact, on, exact=True) or self._pick(fuzzy, on, exact=False)
 
-    def _search(self, name: str, country: str | None, thresholds: ScreeningThresholds) -> list[Candidate[_T]]:
-        found = self.exact(name)
-        if found:
-            return found
+    def _pick(self, scored: _Scored, on: dt.date | None, *, exact: bool) -> list[Candidate[_T]]:
+        best: dict[int, Candidate[_T]] = {}
+        for i, score in scored:
+            v = self._variants[i]
+            if v.number not in best and v.live(on):
+                best[v.number] = Candidate(v.entry, v.name, score, exact)
+        return list(best.values())
+
+    def _exact(self, name: str) -> _Scored:
         s, c = name_keys(name)
+        hits = {*self._sorted.get(s, ()), *self._compact.get(c, ())}
+        return tuple((i, 100.0) for i in sorted(hits))
+
+    def _undated(self, name: str, country: str | None, thresholds: ScreeningThresholds) -> tuple[_Scored, _Scored]:
+        """(exact hits, fuzzy candidates) over every entry whatever its dates."""
+        exact = self._exact(name)
+        s, c, tokens = name_parts(name)
         if not c:
-            return []
-        postings = sorted((p for g in _trigrams(c) if (p := self._grams.get(g))), key=len)
-        counts: Counter[int] = Counter()
-        used = 0
-        for posting in postings[: self.MAX_GRAMS]:
-            if len(posting) > self._common and used >= 3:
-                break  # the rest are common trigrams; the rare ones have found the candidates
-            used += 1
-            counts.update(posting)
-        if not counts:
-            return []
-        need = max(2, min(used, 3) - 1)
+            return exact, ()
+        grams = self._grams
+        postings = sorted({*(pair for t in tokens for pair in _token_postings(self, t)),
+                           *((p[0], g) for g in _joins(tokens) if (p := grams.get(g)) is not None)})
+        # A candidate shares at least two of the query's rarest trigrams (at most MAX_GRAMS of them;
+        # common trigrams are skipped once three rare ones have been used).
+        once: frozenset[int] | set[int] = frozenset()
+        twice: set[int] = set()
+        for used, (n, g) in enumerate(postings[: self.MAX_GRAMS]):
+            if n > self._common and used >= 3:
+                break
+            ids = grams[g][1]
+            if once:
+                twice |= ids & once
+                once = once | ids
+            else:
+                once = ids
+        if not twice:
+            return exact, ()
+        candidates = sorted(twice)
+        done = {i for i, _ in exact}
         scored: list[tuple[int, float]] = []
-        for i, n in counts.items():
-            if n < need:
+        floor = thresholds.review_score - thresholds.country_boost
+        for i in candidates:
+            if i in done:
                 continue
             v = self._variants[i]
-            score = max(fuzz.ratio(c, v.compact), fuzz.token_sort_ratio(s, v.sorted_key))
+            score = max(fuzz.ratio(c, v.compact, score_cutoff=floor),
+                        fuzz.token_sort_ratio(s, v.sorted_key, score_cutoff=floor))
+            if not score:
+                continue
             if country and v.country:
                 score = min(100.0, score + thresholds.country_boost) if country == v.country \
                     else score - thresholds.country_penalty
             if score >= thresholds.review_score:
                 scored.append((i, round(score, 1)))
-        return self._best(scored, exact=False)
+        scored.sort(key=lambda x: (-x[1], x[0]))
+        return exact, tuple(scored)
 
-    def _best(self, scored: list[tuple[int, float]], *, exact: bool) -> list[Candidate[_T]]:
-        best: dict[int, Candidate[_T]] = {}
-        for i, score in sorted(scored, key=lambda x: (-x[1], x[0])):
-            v = self._variants[i]
-            key = id(v.entry)
-            if key not in best:
-                best[key] = Candidate(v.entry, v.name, score, exact)
-        return list(best.values())
+
+def _joins(tokens: tuple[str, ...]) -> set[str]:
+    """The trigrams of the padded run-together key that no single token holds (where tokens meet)."""
+    out: set[str] = set()
+    edge = "  "
+    for t in tokens:
+        joined = edge + t[:2]
+        out.update(joined[i : i + 3] for i in range(len(joined) - 2))
+        edge = (edge + t)[-2:]
+    joined = edge + " "
+    out.add(joined[-3:])
+    return out
+
+
+@lru_cache(maxsize=65536)
+def _token_postings(index: NameIndex[Any], token: str) -> tuple[tuple[int, str], ...]:
+    """(count, trigram) for the trigrams inside *token* that *index* knows (tokens repeat across names)."""
+    grams = index._grams
+    return tuple((p[0], g) for i in range(len(token) - 2) if (p := grams.get(g := token[i : i + 3])) is not None)
+
+
+@lru_cache(maxsize=32768)
+def _search_cached(index: NameIndex[Any], name: str, country: str | None,
+                   thresholds: ScreeningThresholds) -> tuple[_Scored, _Scored]:
+    # Keyed on the index object itself (held by the cache, so never confused with a later one).
+    return index._undated(name, country, thresholds)
+
+
+def clear_caches() -> None:
+    """Empty the shared screening and name-key caches (for memory measurements and tests)."""
+    _search_cached.cache_clear()
+    _token_postings.cache_clear()
+    name_parts.cache_clear()
+    _word.cache_clear()
+    _near_dropped.cache_clear()
 
 
 def __dir__() -> list[str]:

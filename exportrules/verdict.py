@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -139,20 +140,79 @@ _KIND_ORDER = {
     "authorization": 6, "flag": 7,
 }
 
+Explainer = Callable[[], tuple[tuple[Reason, ...], tuple[Action, ...]]]
+"""Renders a verdict's reasons and actions when they are first read."""
 
-@dataclass(frozen=True, slots=True)
+
 class Verdict:
-    """The judgment of one transaction."""
+    """The judgment of one transaction.
+
+    The outcome, classifications, rulesets and per-jurisdiction outcomes are decided when the
+    verdict is made; its reasons and actions are rendered the first time they are read
+    (``verdict.reasons``, :meth:`to_dict`, :meth:`to_json`), so a caller that only needs the
+    answer never pays for the explanation. Verdicts are immutable.
+    """
+
+    __slots__ = ("_actions", "_explain", "_reasons", "as_of", "classifications", "jurisdictions", "outcome",
+                 "rulesets", "transaction_id")
 
     outcome: Outcome
     classifications: tuple[str, ...]
-    reasons: tuple[Reason, ...]
-    actions: tuple[Action, ...]
     rulesets: tuple[RulesetUsed, ...]
     as_of: dt.date
     transaction_id: str | None
-    jurisdictions: dict[str, Outcome] = field(default_factory=dict)
+    jurisdictions: dict[str, Outcome]
     """Each jurisdiction's own outcome."""
+    _reasons: tuple[Reason, ...] | None
+    _actions: tuple[Action, ...] | None
+    _explain: Explainer | None
+
+    def __init__(self, outcome: Outcome, classifications: tuple[str, ...], reasons: tuple[Reason, ...] | None,
+                 actions: tuple[Action, ...] | None, rulesets: tuple[RulesetUsed, ...], as_of: dt.date,
+                 transaction_id: str | None, jurisdictions: dict[str, Outcome] | None = None,
+                 *, explain: Explainer | None = None) -> None:
+        if (reasons is None or actions is None) and explain is None:
+            raise ValueError("a verdict needs its reasons and actions, or an explainer that renders them")
+        put = object.__setattr__
+        put(self, "outcome", outcome)
+        put(self, "classifications", classifications)
+        put(self, "_reasons", reasons)
+        put(self, "_actions", actions)
+        put(self, "rulesets", rulesets)
+        put(self, "as_of", as_of)
+        put(self, "transaction_id", transaction_id)
+        put(self, "jurisdictions", dict(jurisdictions) if jurisdictions else {})
+        put(self, "_explain", explain)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Verdict is immutable (cannot set `{name}`)")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Verdict is immutable (cannot delete `{name}`)")
+
+    def _rendered(self) -> tuple[tuple[Reason, ...], tuple[Action, ...]]:
+        reasons, actions = self._reasons, self._actions
+        if reasons is None or actions is None:
+            assert self._explain is not None
+            reasons, actions = self._explain()  # idempotent: two threads reading at once render equal values
+            object.__setattr__(self, "_reasons", reasons)
+            object.__setattr__(self, "_actions", actions)
+        return reasons, actions
+
+    @property
+    def reasons(self) -> tuple[Reason, ...]:
+        """One reason per deciding rule, with citation, file:line and the facts that matched."""
+        return self._rendered()[0]
+
+    @property
+    def actions(self) -> tuple[Action, ...]:
+        """What is still owed before the shipment may go."""
+        return self._rendered()[1]
+
+    @property
+    def explained(self) -> bool:
+        """Whether the reasons have been rendered yet."""
+        return self._reasons is not None
 
     @property
     def permitted(self) -> bool:
@@ -162,6 +222,22 @@ class Verdict:
     def reason_ids(self) -> list[str]:
         """Ids of the rules cited."""
         return [r.rule for r in self.reasons]
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.outcome, self.classifications, self.reasons, self.actions, self.rulesets, self.as_of,
+                self.transaction_id, tuple(sorted(self.jurisdictions.items())))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Verdict):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash((self.outcome, self.classifications, self.as_of, self.transaction_id))
+
+    def __repr__(self) -> str:
+        return (f"Verdict(outcome={self.outcome.value!r}, classifications={self.classifications!r}, "
+                f"as_of={self.as_of.isoformat()!r}, transaction_id={self.transaction_id!r})")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form, in the contract's key order."""

@@ -1,8 +1,8 @@
 """Alternative backends behind the :class:`~exportrules.Engine` interface.
 
-``exportrules.load(backend="durable")`` gives :class:`exportrules.backends.durable.DurableEngine`,
-which matches conditions with durable_rules (install the ``durable`` extra). It is imported
-only when asked for.
+``exportrules.load(backend="durable")`` gives an :class:`~exportrules.Engine` whose matcher is
+:class:`exportrules.backends.durable.DurableMatcher`, which answers conditions with durable_rules.
+It is imported only when asked for.
 """
 
 __all__: list[str] = []

@@ -4,9 +4,10 @@ Each compiled snapshot becomes two durable_rules rulesets, one for the
 classifications and one for everything that reads the classes (controls,
 review policies, authorizations, red flags, ruleset scopes). A transaction's
 facts are asserted once per phase; the rules that fire say which conditions
-hold. Verdict assembly (clearing, explanations, screening) is shared with the
-native engine, so the two backends differ only in how conditions are matched,
-and a differential test over generated transactions compares them.
+hold. Verdict assembly (clearing, explanations, screening) is the interpreter's
+(:mod:`exportrules.judging`), so the two backends differ only in how conditions
+are matched, and a differential test over generated transactions compares them.
+This module depends on the judging interface, never on the engine facade.
 
 Conditions are three-valued (true, false, unknown for a missing fact). Rete
 rules only fire, so each condition is compiled twice: a rule for "definitely
@@ -19,11 +20,19 @@ unknown. All of durable_rules' process-global state is kept in here:
 * a catch-all rule makes "nothing matched" a normal answer instead of
   ``MessageNotHandledException``;
 * every fact is retracted after its judgment, so one session serves every call
-  and the live-session cap is never reached; a lock serialises calls.
+  and the live-session cap is never reached; a lock serialises calls, so a
+  matcher may be shared by threads (they take turns);
+* :meth:`DurableMatcher.close` (or dropping the matcher) deletes its rulesets
+  from the C engine, which otherwise keeps them for the life of the process.
+
+Cost: every judgment asserts and retracts two facts through the Rete network
+and then assembles the verdict in Python; `python benchmarks/bench_judge.py`
+prints its time per call beside the native engine's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import threading
@@ -31,24 +40,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from ..catalog import Catalog
 from ..compiler import RulesetSnapshot, Snapshot
-from ..conditions import FIELDS, All, AnyOf, Cond, FieldType, Not, Test, _country_set
+from ..conditions import FIELDS, All, AnyOf, Cond, FieldType, Not, Test, country_members
 from ..diagnostics import Diagnostic
-from ..engine import Engine
 from ..errors import BackendUnavailable
+from ..judging import Judgment, QuotaHook, judge_full
 from ..screening import name_keys
-from ..transaction import Transaction
-from ..verdict import Verdict
 
-__all__ = ["DurableEngine"]
+__all__ = ["DurableMatcher"]
 
 try:  # a dependency, but one that fails to import on Python 3.13 (an unreleased upstream fix)
     import durable.engine as _dengine
     import durable.lang as _dlang
+    import durable_rules_engine as _native
 except ImportError:  # pragma: no cover - exercised only where the extra is missing
     _dengine = None
     _dlang = None
+    _native = None
 
 _NAMES = itertools.count()
 _SETS = {FieldType.STR_SET, FieldType.COUNTRY_SET}
@@ -144,7 +152,7 @@ class _Translator:
         values = t.value if isinstance(t.value, tuple) else (t.value,)
         positive = t.op in ("eq", "in", "contains")
         if ftype in (FieldType.COUNTRY, FieldType.COUNTRY_SET) and t.op in ("eq", "ne", "in", "not_in", "contains"):
-            members = sorted(_country_set(values, self.resolve, self.widen))
+            members = sorted(country_members(values, self.resolve, self.widen))
             if ftype is FieldType.COUNTRY:
                 hit = _or([field == c for c in members]) if members else _FALSE
                 miss = _and([present] + [field != c for c in members])
@@ -224,6 +232,13 @@ class _Phase:
 
         return record
 
+    def close(self) -> None:
+        """Remove the ruleset from its host and delete it from the C engine."""
+        ruleset = self.host._ruleset_directory.pop(self.name, None)
+        if ruleset is not None:
+            self.host._ruleset_list.remove(ruleset)
+            _native.delete_ruleset(ruleset._handle)
+
     def run(self, fact: dict[str, Any]) -> dict[Any, bool]:
         self.results = {}
         self.host.assert_fact(self.name, fact)
@@ -231,32 +246,41 @@ class _Phase:
         return self.results
 
 
-class DurableEngine(Engine):
-    """An :class:`~exportrules.Engine` whose conditions are matched by durable_rules.
+class DurableMatcher:
+    """Matches an engine's conditions with durable_rules: ``exportrules.load(backend="durable")``.
 
-    Build it with ``exportrules.load(backend="durable")``; it gives the same verdicts as
-    the native engine, more slowly.
+    It gives the same verdicts as the native engine, more slowly (no generated plan: every
+    judgment goes through the Rete network).
     """
 
-    # Every judgment goes through the Rete network, so the two backends stay comparable.
-    _memoise_rulesets = False
-
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self) -> None:
         if _dengine is None:
             raise BackendUnavailable([Diagnostic(
                 "invalid-value", "the durable backend needs an importable durable_rules (Python 3.11 or 3.12): "
                 "pip install 'exportrules[durable]'")])
-        super().__init__(catalog, backend="durable")
         self._host = _QuietHost()
-        self._wired: dict[int, tuple[Snapshot, _Phase, _Phase]] = {}
+        self._wired: dict[tuple[dt.date, dt.date | None], tuple[Snapshot, _Phase, _Phase]] = {}
         self._ids = itertools.count()
         self._state: dict[str, Any] = {}
 
-    def _judge(self, tx: Transaction, day: dt.date, snap: Snapshot) -> Verdict:
+    def judge(self, snap: Snapshot, tx: Any, day: dt.date, quota: QuotaHook | None) -> Judgment:
+        """Judge *tx* with conditions answered by the Rete network (one call at a time)."""
         with _LOCK:
             wired, first, second = self._wire(snap)
             self._state = {"facts": None, "phase1": None, "phase2": None, "first": first, "second": second}
-            return super()._judge(tx, day, wired)
+            return judge_full(wired, tx, day, quota=quota)
+
+    def close(self) -> None:
+        """Delete this matcher's rulesets from the durable_rules engine."""
+        with _LOCK:
+            for _wired, first, second in self._wired.values():
+                first.close()
+                second.close()
+            self._wired.clear()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
 
     def _lookup(self, phase: str, key: Any, facts: Mapping[str, Any]) -> bool | None:
         state = self._state
@@ -276,7 +300,7 @@ class DurableEngine(Engine):
         return pred
 
     def _wire(self, snap: Snapshot) -> tuple[Snapshot, _Phase, _Phase]:
-        found = self._wired.get(id(snap))
+        found = self._wired.get((snap.start, snap.end))
         if found is not None:
             return found
         translators = {rid: _Translator(snap.resolve, widen) for rid, widen in snap.widen_by.items()}
@@ -313,7 +337,7 @@ class DurableEngine(Engine):
         }
         wired = replace(snap, classifications=tuple(classifications), rulesets=tuple(rulesets), external=external)
         result = (wired, _Phase(self._host, first), _Phase(self._host, second))
-        self._wired[id(snap)] = result
+        self._wired[(snap.start, snap.end)] = result
         return result
 
 

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from hypothesis.strategies import SearchStrategy
 
-from ..conditions import _iso_codes
+from ..conditions import iso_codes as _iso_codes
 from ..engine import Engine, load
 
 __all__ = ["chips", "countries", "dates", "from_engine", "parties", "transactions"]

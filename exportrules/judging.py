@@ -1,0 +1,516 @@
+"""The judging semantics, interpreted: Snapshot x Transaction x date -> Judgment, every reason told.
+
+This is the reference reading of the rules and the renderer of explanations. The
+fast path (:mod:`exportrules.plan`) decides the common case without building any
+reason; whenever a verdict's reasons are read, or a transaction lacks a fact the
+plan needs, this module judges it in full.
+
+Per ruleset in force on the evaluation date:
+
+1. resolve the item (catalogue id or parameters) and classify it, over the
+   classifications of every ruleset in force;
+2. screen the buyer, end user, consignee and seller against the listed parties
+   in force on the date;
+3. collect every control that applies;
+4. for each, find the authorizations that cover it: one whose conditions,
+   evidence and licence are all shown clears it; one whose evidence is missing
+   or that declares a quota yields an action and ``flagged``; with none, the
+   control blocks;
+5. raise red flags.
+
+The strictest outcome wins within a ruleset, within a jurisdiction and
+overall. It fails closed: a fact that a classification or control needs and the
+transaction does not give makes the verdict ``flagged`` with the fact named
+(never ``permitted``), and an unknown catalogue id is flagged the same way. Red
+flags are raised on facts shown only. An absent end user or consignee is the
+buyer.
+
+Nothing here keeps state between calls: every function is pure in its inputs, so
+any number of threads may judge at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .compiler import (
+    ITEM_FIELDS,
+    CAuthorization,
+    CClassification,
+    CControl,
+    CParty,
+    CQuota,
+    Meta,
+    RulesetSnapshot,
+    Snapshot,
+)
+from .conditions import explain, fields_of, missing_fields
+from .diagnostics import did_you_mean
+from .verdict import Action, Outcome, Reason, RulesetUsed, Verdict
+
+__all__ = ["Judgment", "QuotaCount", "QuotaHook", "classify", "facts_of", "item_params", "judge_full"]
+
+ROLES = ("buyer", "end_user", "consignee", "seller")
+_ROLE_KEYS = tuple((r, f"{r}.name", f"{r}.country", f"{r}.headquarters") for r in ROLES)
+_ITEM_KEYS = tuple((n, f"item.{n}") for n in ITEM_FIELDS)
+_NO_ITEM = {key: None for _n, key in _ITEM_KEYS}
+_REVIEW_LENIENCY = {
+    "presumption_of_approval": 0, "case_by_case": 1, "none": 2, "presumption_of_denial": 3, "policy_of_denial": 4,
+}
+
+
+class QuotaCount(Protocol):
+    """What a ledger says about one quota for one shipment."""
+
+    @property
+    def fits(self) -> bool: ...
+    @property
+    def used(self) -> int: ...
+    @property
+    def quantity(self) -> int: ...
+    @property
+    def limit(self) -> int: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def period(self) -> str: ...
+
+
+QuotaHook = Callable[[str, CQuota, Mapping[str, Any]], QuotaCount]
+"""``(quota name, quota, facts) -> count``: how a ledger decides a quota route."""
+
+
+@dataclass(frozen=True, slots=True)
+class Judgment:
+    """Everything a verdict says, before it is wrapped."""
+
+    outcome: Outcome
+    classifications: tuple[str, ...]
+    reasons: tuple[Reason, ...]
+    actions: tuple[Action, ...]
+    rulesets: tuple[RulesetUsed, ...]
+    jurisdictions: dict[str, Outcome]
+
+
+def item_params(tx: Any, snap: Snapshot) -> Mapping[str, Any] | None:
+    """The item's parameters: the catalogue entry, or the transaction's own figures (None: unknown id)."""
+    if isinstance(tx.item, str):
+        return snap.items.get(tx.item)
+    return {k: getattr(tx.item, k) for k in ITEM_FIELDS}
+
+
+def facts_of(tx: Any, item: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The flat fact mapping conditions read (dotted field -> value; None when not given)."""
+    f: dict[str, Any] = {
+        "id": tx.id,
+        "date": tx.date,
+        "quantity": tx.quantity,
+        "ship_from": tx.ship_from,
+        "destination": tx.destination,
+        "end_use": tx.end_use,
+        "evidence": frozenset(tx.evidence),
+        "licences": frozenset(tx.licences),
+        "item.id": tx.item if isinstance(tx.item, str) else None,
+    }
+    if item is None:
+        f.update(_NO_ITEM)
+    else:
+        for name, key in _ITEM_KEYS:
+            f[key] = item.get(name)
+    mem, io = f["item.memory_bandwidth"], f["item.io_bandwidth"]
+    f["item.total_bandwidth"] = mem + io if mem is not None and io is not None else None
+    for role, k_name, k_country, k_hq in _ROLE_KEYS:
+        p = party_in_role(tx, role)
+        if p is None:
+            f[k_name] = f[k_country] = f[k_hq] = None
+        else:
+            f[k_name], f[k_country], f[k_hq] = p.name, p.country, p.headquarters or p.country
+    f["parties.headquarters"], f["parties.country"] = receiving_places(tx)
+    return f
+
+
+def party_in_role(tx: Any, role: str) -> Any:
+    """The party acting in *role*; an absent end user or consignee is the buyer."""
+    p = getattr(tx, role)
+    if p is None and role in ("end_user", "consignee"):
+        return tx.buyer
+    return p
+
+
+def receiving_places(tx: Any) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+    """(headquarters, countries) of the receiving parties and their ultimate parents; None, not empty,
+    when no receiving party says where it is."""
+    hqs: set[str] = set()
+    countries: set[str] = set()
+    for role in ("buyer", "end_user", "consignee"):
+        p = party_in_role(tx, role)
+        if p is None:
+            continue
+        hq = p.headquarters or p.country
+        if p.country:
+            countries.add(p.country)
+        if hq:
+            hqs.add(hq)
+        if p.owners:
+            hqs.update(_majority_parents(p.owners))
+    return (frozenset(hqs) if hqs else None), (frozenset(countries) if countries else None)
+
+
+def _majority_parents(owners: Iterable[Any]) -> set[str]:
+    """Countries of owners holding more than half, up the chain: the ultimate parent's headquarters."""
+    out: set[str] = set()
+    for o in owners:
+        if o.share > 0.5:
+            if o.country:
+                out.add(o.country)
+            out |= _majority_parents(o.owners)
+    return out
+
+
+def classify(snap: Snapshot, facts: Mapping[str, Any]) -> tuple[list[CClassification], dict[str, list[str]]]:
+    """The classifications the item meets, and those it may meet with the facts it lacks (-> those facts)."""
+    met: list[CClassification] = []
+    unknown: dict[str, list[str]] = {}
+    for c in snap.classifications:
+        r = c.pred(facts)
+        if r is not False and c.unless_pred is not None:
+            u = c.unless_pred(facts)
+            r = False if u is True else (None if (u is None or r is None) else r)
+        if r is True:
+            met.append(c)
+        elif r is None:
+            lacking = missing_fields(c.cond, facts) + missing_fields(c.unless, facts)
+            unknown.setdefault(c.meta.id, []).extend(lacking)
+    return met, unknown
+
+
+def _reason(meta: Meta, kind: str, effect: Outcome | None, facts: Iterable[str] = (), message: str = "") -> Reason:
+    return Reason(meta.id, kind, effect, meta.ruleset, meta.version, meta.jurisdiction, meta.citation, meta.source,
+                  tuple(facts), message, meta.uncertain)
+
+
+def judge_full(snap: Snapshot, tx: Any, day: dt.date, *, quota: QuotaHook | None = None) -> Judgment:
+    """Judge *tx* under *snap* on *day*, with every reason and action.
+
+    Args:
+        snap: the snapshot in force on *day*.
+        tx: a :class:`~exportrules.Transaction`.
+        day: the evaluation date (list entries in force on it count).
+        quota: how a ledger decides quota routes; without it, they are owed as ``check-quota`` actions.
+    """
+    return _Judge(snap, tx, day, quota).run()
+
+
+class _Judge:
+    """One judgment in progress (one per call; never shared)."""
+
+    __slots__ = ("actions", "day", "facts", "outcomes", "quota", "reasons", "snap", "tx")
+
+    def __init__(self, snap: Snapshot, tx: Any, day: dt.date, quota: QuotaHook | None) -> None:
+        self.snap, self.tx, self.day, self.quota = snap, tx, day, quota
+        self.reasons: list[Reason] = []
+        self.actions: list[Action] = []
+        self.outcomes: list[Outcome] = []
+        self.facts: dict[str, Any] = {}
+
+    def why(self, cond: Any) -> list[str]:
+        """The facts that made *cond* hold, as text; memoised per snapshot on the facts it reads."""
+        if cond is None:
+            return []
+        snap, facts = self.snap, self.facts
+        key_id = id(cond)  # the snapshot owns cond, and the memo lives in the snapshot: never reused
+        reads = snap.reads.get(key_id)
+        if reads is None:
+            reads = snap.reads[key_id] = tuple(sorted(fields_of(cond)))
+        key = (key_id, *(facts.get(f) for f in reads))
+        found = snap.explained.get(key)
+        if found is None:
+            if len(snap.explained) >= 20_000:
+                snap.explained.clear()
+            found = snap.explained[key] = tuple(explain(cond, facts, pred_of=snap.pred_of, resolve=snap.resolve,
+                                                        widen=snap.widen))
+        return list(found)
+
+    def run(self) -> Judgment:
+        snap, tx = self.snap, self.tx
+        reasons, actions, outcomes = self.reasons, self.actions, self.outcomes
+        params = item_params(tx, snap)
+        if params is None:
+            hint = did_you_mean(tx.item, snap.items)
+            reasons.append(Reason(
+                "unknown-item", "input", Outcome.FLAGGED, "", "", "", "", "item", ("item " + tx.item,),
+                f"`item`: unknown catalogue id `{tx.item}`" + (f"; {hint}" if hint else ""),
+            ))
+            actions.append(Action("provide-fact", "give the item's parameters or a known catalogue id", "item", ""))
+            outcomes.append(Outcome.FLAGGED)
+        facts = self.facts = facts_of(tx, params)
+        for name in tx.evidence:
+            if name not in snap.evidence:
+                hint = did_you_mean(name, snap.evidence)
+                reasons.append(Reason("unused-evidence", "input", None, "", "", "", "", "evidence", (name,),
+                                      f"no rule in force reads evidence `{name}`" + (f"; {hint}" if hint else "")))
+
+        met, unknown_classes = classify(snap, facts)
+        classes = {c.meta.id for c in met}
+        reasons.extend(_reason(c.meta, "classification", None, self.why(c.cond)) for c in met)
+        facts["item.class"] = frozenset(classes)
+
+        used: list[RulesetUsed] = []
+        by_jurisdiction: dict[str, list[Outcome]] = {}
+        for rs in snap.rulesets:
+            if not rs.decides or rs.scope(facts) is False:
+                used.append(rs.used[None])
+                continue
+            outcome = self.ruleset(rs, classes, unknown_classes)
+            outcomes.append(outcome)
+            by_jurisdiction.setdefault(rs.version.jurisdiction, []).append(outcome)
+            used.append(rs.used[outcome])
+        unique_actions = sorted(set(actions), key=lambda a: (a.ruleset, a.rule, a.kind, a.detail))
+        return Judgment(
+            Outcome.strictest(outcomes), tuple(sorted(classes)), Verdict.sort_reasons(reasons), tuple(unique_actions),
+            tuple(used), {j: Outcome.strictest(os) for j, os in by_jurisdiction.items()},
+        )
+
+    def ruleset(self, rs: RulesetSnapshot, classes: set[str], unknown_classes: Mapping[str, list[str]]) -> Outcome:
+        facts, reasons, actions = self.facts, self.reasons, self.actions
+        outcomes: list[Outcome] = [Outcome.PERMITTED]
+        ruleset_id = rs.version.id
+        for control in rs.controls:
+            if control.classes:
+                hit = sorted(classes & control.classes)
+                unknown = [] if hit else sorted(c for c in control.classes if c in unknown_classes)
+                cls_state: bool | None = True if hit else (None if unknown else False)
+            else:
+                hit, unknown, cls_state = [], [], True
+            if cls_state is False:
+                continue
+            when = control.pred(facts)
+            if when is False:
+                continue
+            if cls_state is None or when is None:
+                missing = sorted(set(missing_fields(control.cond, facts))
+                                 | {f for c in unknown for f in unknown_classes[c]})
+                reasons.append(_reason(control.meta, "missing-fact", Outcome.FLAGGED,
+                                       [f"{m} not given" for m in missing],
+                                       f"cannot tell whether `{control.meta.id}` applies without "
+                                       f"{', '.join(missing) or 'more facts'}"))
+                actions.append(Action("provide-fact", f"give {', '.join(missing) or 'the missing facts'}",
+                                      control.meta.id, ruleset_id))
+                outcomes.append(Outcome.FLAGGED)
+                continue
+            facts_shown = ([f"item.class {', '.join(hit)} in {', '.join(sorted(control.classes))}"] if hit else []) \
+                + self.why(control.cond)
+            outcomes.append(self.clear(rs, control.meta, "control", frozenset({control.meta.id}), control.requires,
+                                       _review(rs, control, facts), control.message, facts_shown))
+
+        self.screen(rs, outcomes)
+
+        for flag in rs.flags:
+            # A red flag is raised on facts shown; one whose facts are not given is not raised
+            # (controls, by contrast, fail closed on missing facts).
+            if flag.pred(facts) is True:
+                reasons.append(_reason(flag.meta, "flag", Outcome.FLAGGED, self.why(flag.cond), flag.message))
+                actions.append(Action("review", flag.action, flag.meta.id, ruleset_id))
+                outcomes.append(Outcome.FLAGGED)
+        return Outcome.strictest(outcomes)
+
+    def clear(self, rs: RulesetSnapshot, meta: Meta, kind: str, targets: frozenset[str], requires: str,
+              review: tuple[str, Meta | None], message: str, shown: list[str]) -> Outcome:
+        """Decide one applying control, party hit or ownership hit against the authorizations that cover it.
+
+        *targets* are the ids an authorization's ``covers`` may name to clear it.
+        """
+        facts, reasons, actions = self.facts, self.reasons, self.actions
+        ruleset_id = rs.version.id
+        policy, policy_meta = review
+        if requires == "prohibited":
+            reasons.append(_reason(meta, kind, Outcome.BLOCKED, shown, message or "prohibited"))
+            return Outcome.BLOCKED
+        routes = routes_for(self.snap, rs, targets)
+        cleared: list[CAuthorization] = []
+        pending: list[tuple[CAuthorization, list[str]]] = []
+        for owner, a in routes:
+            if a.pred(facts) is not True:
+                continue
+            if a.licence and not licences_for(facts["licences"], owner.version.jurisdiction):
+                continue
+            missing = [e for e in a.evidence if e not in facts["evidence"]]
+            (pending.append((a, missing)) if missing else cleared.append(a))
+        quota_routes = [a for a in cleared if a.quota is not None]
+        if quota_routes and self.quota is not None:
+            return self.count(meta, kind, quota_routes, shown, message)
+        if cleared and not quota_routes:
+            a = min(cleared, key=lambda x: (x.meta.ruleset, x.meta.id))
+            reasons.append(_reason(meta, kind, Outcome.PERMITTED, shown, message or "licence required"))
+            reasons.append(_reason(a.meta, "authorization", Outcome.PERMITTED, self.why(a.cond),
+                                   f"clears `{meta.id}`"))
+            return Outcome.PERMITTED
+        if quota_routes or pending:
+            # INVARIANT: a shipment that falls under a quota arrangement is counted before it goes,
+            # even when another route would clear it: quota routes make the verdict flagged.
+            reasons.append(_reason(meta, kind, Outcome.FLAGGED, shown, message or "licence required"))
+            for a in sorted(quota_routes, key=lambda x: (x.meta.ruleset, x.meta.id)):
+                assert a.quota is not None
+                reasons.append(_reason(a.meta, "authorization", Outcome.FLAGGED, self.why(a.cond),
+                                       f"can clear `{meta.id}` within its quota"))
+                key = f" per {', '.join(a.quota.key)}" if a.quota.key else ""
+                actions.append(Action("check-quota", f"count {facts['quantity']} against the quota of "
+                                      f"{a.quota.quantity:,} per {a.quota.per.replace('_', ' ')}{key}",
+                                      a.meta.id, a.meta.ruleset))
+            if quota_routes:
+                return Outcome.FLAGGED
+            for a, missing in sorted(pending, key=lambda p: (p[0].meta.ruleset, p[0].meta.id)):
+                facts_a = self.why(a.cond) + [f"evidence lacks {m}" for m in missing]
+                reasons.append(_reason(a.meta, "authorization", Outcome.FLAGGED, facts_a,
+                                       f"can clear `{meta.id}` once its conditions are shown"))
+                for m in missing:
+                    detail = f"show `{m}`" + (f": {a.action}" if a.action else "")
+                    actions.append(Action("provide-evidence", detail, a.meta.id, a.meta.ruleset))
+            return Outcome.FLAGGED
+        reasons.append(_reason(meta, kind, Outcome.BLOCKED, shown, message or "licence required"))
+        if policy_meta is not None:
+            reasons.append(_reason(policy_meta, "review-policy", None, [], f"review policy for `{meta.id}`: "
+                                   f"{policy.replace('_', ' ')}"))
+        detail = "obtain a licence"
+        if policy != "none":
+            detail += f" (review policy: {policy.replace('_', ' ')})"
+        actions.append(Action("obtain-licence", detail, meta.id, ruleset_id))
+        return Outcome.BLOCKED
+
+    def count(self, meta: Meta, kind: str, quota_routes: list[CAuthorization], shown: list[str],
+              message: str) -> Outcome:
+        """With a ledger attached: every quota the shipment falls under must have room (they are cumulative)."""
+        assert self.quota is not None
+        hook, reasons, actions = self.quota, self.reasons, self.actions
+        uses = [(a, hook(f"{a.meta.ruleset}#{a.meta.id}", a.quota, self.facts))
+                for a in sorted(quota_routes, key=lambda x: (x.meta.ruleset, x.meta.id)) if a.quota is not None]
+        fits = all(u.fits for _, u in uses)
+        outcome = Outcome.PERMITTED if fits else Outcome.BLOCKED
+        reasons.append(_reason(meta, kind, outcome, shown, message or "licence required"))
+        for a, u in uses:
+            sign = "<=" if u.fits else ">"
+            reasons.append(_reason(a.meta, "authorization", Outcome.PERMITTED if u.fits else Outcome.BLOCKED,
+                                   [*self.why(a.cond), f"ledger {u.used:,} + {u.quantity:,} {sign} {u.limit:,} for "
+                                    f"{u.key or 'all'} in {u.period}"],
+                                   f"{'clears' if u.fits else 'cannot clear'} `{meta.id}`: quota "
+                                   f"{'has room' if u.fits else 'used up'}"))
+            if not u.fits:
+                actions.append(Action("obtain-licence", f"the quota of {u.limit:,} for {u.key or 'all'} in {u.period} "
+                                      "is used up: a further allocation or licence is needed", a.meta.id,
+                                      a.meta.ruleset))
+        return outcome
+
+    def screen(self, rs: RulesetSnapshot, outcomes: list[Outcome]) -> None:
+        """Screen each party's name, and who owns it, against the ruleset's parties listed on the day."""
+        if not rs.parties:
+            return
+        index, limits, tx = rs.party_index, rs.screening, self.tx
+        for role in ROLES:
+            party = getattr(tx, role)
+            if party is None:
+                continue
+            for hit in index.search(party.name, country=party.country, thresholds=limits, on=self.day):
+                entry = hit.entry
+                listed = f"`{hit.name}` ({entry.list}, listed {entry.listed.isoformat()})"
+                if not hit.exact:
+                    self.reasons.append(_reason(entry.meta, "party", Outcome.FLAGGED,
+                                                [f"{role}.name `{party.name}` resembles {listed}, score {hit.score:g}"],
+                                                f"possible match of {role} on the {entry.list}"))
+                    self.actions.append(Action("review-match", f"review whether {role} `{party.name}` is "
+                                               f"`{hit.name}` (score {hit.score:g})", entry.meta.id, rs.version.id))
+                    outcomes.append(Outcome.FLAGGED)
+                    continue
+                shown = [f"{role}.name `{party.name}` matches {listed}"]
+                outcomes.append(self.party_effect(rs, entry.meta, entry.effect, entry.review_policy,
+                                                  frozenset({entry.meta.id, "parties"}), role, party.name,
+                                                  f"{role} is on the {entry.list}", shown))
+            if party.owners and rs.ownership:
+                self.screen_owners(rs, role, party, outcomes)
+
+    def party_effect(self, rs: RulesetSnapshot, meta: Meta, effect: str, policy: str, targets: frozenset[str],
+                     role: str, name: str, message: str, shown: list[str]) -> Outcome:
+        if effect == "flag":
+            self.reasons.append(_reason(meta, "party", Outcome.FLAGGED, shown, message))
+            self.actions.append(Action("review", f"review {role} `{name}` against `{meta.id}`", meta.id,
+                                       rs.version.id))
+            return Outcome.FLAGGED
+        requires = "prohibited" if effect == "prohibited" else "licence"
+        return self.clear(rs, meta, "party", targets, requires, (policy, None), message, shown)
+
+    def screen_owners(self, rs: RulesetSnapshot, role: str, party: Any, outcomes: list[Outcome]) -> None:
+        owned: list[tuple[float, CParty, str]] = []
+        share = listed_share(party.owners, rs, 1.0, owned, self.day)
+        if not owned:
+            return
+        for rule in rs.ownership:
+            if share + 1e-9 < rule.threshold:
+                continue
+            names = ", ".join(f"{o} ({s:.0%})" for s, _, o in owned)
+            shown = [f"{role} `{party.name}` is {share:.0%} owned by listed parties: {names}",
+                     f"{share:.0%} >= {rule.threshold:.0%}"]
+            if rule.effect == "flag":
+                self.reasons.append(_reason(rule.meta, "party", Outcome.FLAGGED, shown,
+                                            f"{role} is owned by listed parties (red flag)"))
+                self.actions.append(Action("review", f"review {role} `{party.name}`'s ownership by listed parties",
+                                           rule.meta.id, rs.version.id))
+                outcomes.append(Outcome.FLAGGED)
+                continue
+            rank = {"flag": 0, "licence": 1, "prohibited": 2}
+            strictest = max((entry for _, entry, _ in owned), key=lambda e: (rank[e.effect], e.meta.id))
+            targets = frozenset({rule.meta.id, "parties", *(e.meta.id for _, e, _ in owned)})
+            outcomes.append(self.party_effect(
+                rs, rule.meta, strictest.effect, strictest.review_policy, targets, role, party.name,
+                f"{role} is {share:.0%} owned by listed parties and inherits `{strictest.meta.id}`", shown))
+
+
+def routes_for(snap: Snapshot, rs: RulesetSnapshot, targets: frozenset[str]) \
+        -> list[tuple[RulesetSnapshot, CAuthorization]]:
+    """Authorizations (with the ruleset that holds each) whose ``covers`` name one of *targets*."""
+    routes: list[tuple[RulesetSnapshot, CAuthorization]] = [
+        (rs, a) for a in rs.authorizations if not a.covers.isdisjoint(targets)]
+    for target in sorted(targets):
+        routes.extend(snap.external.get(f"{rs.version.id}#{target}", ()))
+    return routes
+
+
+def _review(rs: RulesetSnapshot, control: CControl, facts: Mapping[str, Any]) -> tuple[str, Meta | None]:
+    policy, source = control.review_policy, None
+    for r in rs.reviews:
+        if control.meta.id not in r.applies_to or r.pred(facts) is not True:
+            continue
+        if not set(r.evidence) <= facts["evidence"]:
+            continue
+        if _REVIEW_LENIENCY[r.policy] < _REVIEW_LENIENCY[policy] or source is None:
+            policy, source = r.policy, r.meta
+    return policy, source
+
+
+def licences_for(licences: Iterable[str], jurisdiction: str) -> bool:
+    """Whether a licence counts for *jurisdiction*: ``MY:STP-1`` for MY; unprefixed licences for US."""
+    for lic in licences:
+        head, sep, _ = lic.partition(":")
+        scoped = sep and len(head) == 2 and head.isalpha() and head.isupper()
+        if (scoped and head == jurisdiction) or (not scoped and jurisdiction == "US"):
+            return True
+    return False
+
+
+def listed_share(owners: Iterable[Any], rs: RulesetSnapshot, factor: float,
+                 owned: list[tuple[float, CParty, str]], day: dt.date) -> float:
+    """Share held by parties listed on *day*: owners' shares summed, multiplied down the chain."""
+    total = 0.0
+    for o in owners:
+        hits = rs.party_index.exact(o.name, on=day)
+        if hits:
+            total += o.share
+            owned.extend((factor * o.share, h.entry, o.name) for h in hits[:1])
+        elif o.owners:
+            total += o.share * listed_share(o.owners, rs, factor * o.share, owned, day)
+    return min(total, 1.0)
+
+
+def __dir__() -> list[str]:
+    return list(__all__)
