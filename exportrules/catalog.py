@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostics import Diagnostic, ValidationResult, did_you_mean
+from .listdata import read_parties
 from .loader import LoadFailure, iter_ruleset_files, load_path
 from .model import DATED_SECTIONS, SECTIONS, Ruleset, entry_window, parse_ruleset
 from .source import Path_, SourceMap
@@ -63,6 +64,8 @@ class RulesetVersion:
     file: str
     origins: Mapping[tuple[str, str], Origin] = field(repr=False)
     """(section, entry id) -> where the entry was written (amendments keep the base file's spans)."""
+    listed: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """Party id -> digest of the list file it was read from."""
 
     @property
     def ref(self) -> str:
@@ -74,8 +77,18 @@ class RulesetVersion:
         return self.origins.get((section, entry_id))
 
 
-def _canonical(rs: Ruleset) -> str:
-    data = rs.model_dump(mode="json", by_alias=True, exclude={"amends", "remove"})
+def _canonical(rs: Ruleset, listed: Mapping[str, str] | None = None) -> str:
+    """The ruleset as canonical JSON. Parties read from list files (*listed*: party id -> the file's
+    digest) are stood for by the files' digests and the ids kept, which is as content-addressed and
+    far cheaper for long lists."""
+    if not listed:
+        data = rs.model_dump(mode="json", by_alias=True, exclude={"amends", "remove"})
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    inline = {i for i, p in enumerate(rs.parties) if p.id in listed}
+    data = rs.model_dump(mode="json", by_alias=True, exclude={"amends": True, "remove": True, "parties": inline})
+    kept = sorted(p.id for p in rs.parties if p.id in listed)
+    data["parties_listed"] = {"files": sorted(set(listed.values())),
+                              "ids": hashlib.sha256("\n".join(kept).encode("utf-8")).hexdigest()}
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -83,6 +96,10 @@ def _canonical(rs: Ruleset) -> str:
 class _Parsed:
     model: Ruleset
     source: SourceMap
+    extra: Mapping[tuple[str, str], Origin] = field(default_factory=dict)
+    """Where entries read from list files were written."""
+    listed: Mapping[str, str] = field(default_factory=dict)
+    """Party id -> digest of the list file it was read from."""
 
 
 class Catalog:
@@ -216,7 +233,12 @@ def load_catalog(root: Path | None = None) -> tuple[Catalog | None, ValidationRe
         model, problems = parse_ruleset(doc)
         found.extend(problems)
         if model is not None:
-            parsed.append(_Parsed(model, doc.source_map))
+            extra: dict[tuple[str, str], Origin] = {}
+            listed: dict[str, str] = {}
+            if model.parties_from:
+                model, extra, listed, problems = _with_list_files(model, path.parent, root, name)
+                found.extend(problems)
+            parsed.append(_Parsed(model, doc.source_map, extra, listed))
     namespace = Namespace()
     for p in parsed:
         namespace.add(p.model)
@@ -228,6 +250,25 @@ def load_catalog(root: Path | None = None) -> tuple[Catalog | None, ValidationRe
     if not result.ok:
         return None, result
     return Catalog(root, versions, result.warnings), result
+
+
+def _with_list_files(model: Ruleset, base: Path, root: Path, name: str) \
+        -> tuple[Ruleset, dict[tuple[str, str], Origin], dict[str, str], list[Diagnostic]]:
+    """*model* with the parties of its list files added, where each was written, which file each came
+    from (by digest), and every problem."""
+    added: list[Any] = []
+    origins: dict[tuple[str, str], Origin] = {}
+    listed: dict[str, str] = {}
+    problems: list[Diagnostic] = []
+    for ref in model.parties_from:
+        parties, source, errs, digest = read_parties(ref, base=base, root=root, name=name)
+        problems.extend(errs)
+        if source is not None:
+            for k, party in enumerate(parties):
+                origins[("parties", party.id)] = Origin(source, ("parties", k))
+                listed[party.id] = digest
+        added.extend(parties)
+    return model.model_copy(update={"parties": [*model.parties, *added]}), origins, listed, problems
 
 
 def _materialise(parsed: list[_Parsed]) -> tuple[dict[str, tuple[RulesetVersion, ...]], list[Diagnostic]]:
@@ -263,15 +304,21 @@ def _materialise(parsed: list[_Parsed]) -> tuple[dict[str, tuple[RulesetVersion,
                     continue
                 merged, origins, errs = _apply(base, p)
                 problems.extend(errs)
+                listed = {pid: d for pid, d in base.listed.items()
+                          if pid not in p.model.remove and not any(e.id == pid for e in p.model.parties)}
             else:
                 merged = rs
                 origins = {
                     (section, e.id): Origin(p.source, (section, i))
                     for section in SECTIONS for i, e in enumerate(getattr(rs, section))
                 }
-            sha = hashlib.sha256(_canonical(merged).encode("utf-8")).hexdigest()
+                listed = {}
+            origins.update(p.extra)
+            listed.update(p.listed)
+            sha = hashlib.sha256(_canonical(merged, listed).encode("utf-8")).hexdigest()
             done[rs.version] = RulesetVersion(
-                rid, rs.version, rs.effective, rs.jurisdiction, rs.citation, merged, sha, p.source.file, origins
+                rid, rs.version, rs.effective, rs.jurisdiction, rs.citation, merged, sha, p.source.file, origins,
+                listed,
             )
         out[rid] = tuple(done[k] for k in sorted(done))
     return out, problems

@@ -143,6 +143,12 @@ def party_in_role(tx: Any, role: str) -> Any:
 def receiving_places(tx: Any) -> tuple[frozenset[str] | None, frozenset[str] | None]:
     """(headquarters, countries) of the receiving parties and their ultimate parents; None, not empty,
     when no receiving party says where it is."""
+    buyer = tx.buyer
+    if tx.end_user is None and tx.consignee is None and (buyer is None or not buyer.owners):  # the common case
+        if buyer is None:
+            return None, None
+        hq = buyer.headquarters or buyer.country
+        return (frozenset((hq,)) if hq else None), (frozenset((buyer.country,)) if buyer.country else None)
     hqs: set[str] = set()
     countries: set[str] = set()
     for role in ("buyer", "end_user", "consignee"):

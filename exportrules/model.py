@@ -286,7 +286,7 @@ class Party(_Rule):
     """Entry id."""
     names: list[str] = Field(min_length=1)
     """Listed names."""
-    aliases: list[str] = []
+    aliases: list[str] = Field(default_factory=list)
     """Other names it is known by."""
     country: CountryCode | None = None
     """Country of the listed address."""
@@ -412,6 +412,9 @@ class Ruleset(_Model):
     """Red flags."""
     parties: list[Party] = []
     """Restricted parties."""
+    parties_from: list[str] = []
+    """List files (JSON Lines, one party entry a line, paths relative to this file) whose entries join
+    `parties`; for lists too long to keep in YAML."""
     ownership_rules: list[OwnershipRule] = []
     """What ownership by this ruleset's listed parties does."""
     properties: list[Property] = []

@@ -24,10 +24,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .compiler import ITEM_FIELDS, CAuthorization, RulesetSnapshot, Snapshot
+from .compiler import CAuthorization, RulesetSnapshot, Snapshot
 from .conditions import FIELDS, All, AnyOf, Cond, FieldType, Not, Test, country_members
 from .judging import ROLES, licences_for, listed_share, receiving_places, routes_for
 from .screening import name_keys
+from .screening import search_undated as undated
 from .verdict import Outcome, RulesetUsed
 
 __all__ = ["Plan", "build_plan"]
@@ -39,6 +40,16 @@ _NOT = (3, 1, 1, 0)
 _RANKED = (Outcome.PERMITTED, Outcome.FLAGGED, Outcome.BLOCKED)
 _NON_NULL = {"date", "quantity", "destination", "ship_from", "evidence", "licences"}
 _TUPLES = {"evidence", "licences"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Expr:
+    """A condition as code: *three* gives 0 (false), 1 (unknown) or 3 (true); *two* is a plain boolean
+    expression, right whenever every local in *nulls* is given (None: there is no such form)."""
+
+    three: str
+    two: str | None
+    nulls: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,32 +130,39 @@ class _Gen:
 
     # ------------------------------------------------------------- conditions
 
-    def cond(self, cond: Cond | None, ruleset: str, *, classes: bool = True) -> str:
-        """An int expression: 0 false, 1 unknown, 3 true."""
+    def cond(self, cond: Cond | None, ruleset: str, *, classes: bool = True) -> _Expr:
+        """A condition as code: three-valued, and two-valued for when its facts are all given."""
         if cond is None:
-            return "3"
-        if isinstance(cond, All):
-            return "(" + " & ".join(self.cond(p, ruleset, classes=classes) for p in cond.parts) + ")"
-        if isinstance(cond, AnyOf):
-            return "(" + " | ".join(self.cond(p, ruleset, classes=classes) for p in cond.parts) + ")"
+            return _Expr("3", "True", frozenset())
+        if isinstance(cond, (All, AnyOf)):
+            parts = [self.cond(p, ruleset, classes=classes) for p in cond.parts]
+            bit, word = (" & ", " and ") if isinstance(cond, All) else (" | ", " or ")
+            two = None if any(p.two is None for p in parts) else "(" + word.join(str(p.two) for p in parts) + ")"
+            return _Expr("(" + bit.join(p.three for p in parts) + ")", two,
+                         frozenset().union(*(p.nulls for p in parts)))
         if isinstance(cond, Not):
-            return f"NOT[{self.cond(cond.part, ruleset, classes=classes)}]"
+            inner = self.cond(cond.part, ruleset, classes=classes)
+            return _Expr(f"NOT[{inner.three}]", None if inner.two is None else f"(not {inner.two})", inner.nulls)
         return self.test(cond, ruleset, classes)
 
-    def test(self, t: Test, ruleset: str, classes: bool) -> str:
+    def test(self, t: Test, ruleset: str, classes: bool) -> _Expr:
         name, op, value = t.field, t.op, t.value
         ftype = FIELDS[name]
         if name == "item.class":
             if not classes:  # classifications cannot see classes: the interpreter reads them as not given
-                return "3" if op == "exists" and not value else ("1" if op != "exists" else "0")
+                if op == "exists":
+                    return _Expr("0", "False", frozenset()) if value else _Expr("3", "True", frozenset())
+                return _Expr("1", None, frozenset())
             if op == "exists":
-                return "(3 if CLS else 0)" if value else "(0 if CLS else 3)"
+                return _Expr("(3 if CLS else 0)", "(CLS != 0)", frozenset()) if value \
+                    else _Expr("(0 if CLS else 3)", "(CLS == 0)", frozenset())
             wanted = value if isinstance(value, tuple) else (value,)
             mask = 0
             for c in wanted:
                 mask |= self.bit.get(c, 0)
-            hit, miss = ("3", "0") if op in ("eq", "in", "contains") else ("0", "3")
-            return f"({hit} if CLS & {mask} else {miss})"
+            if op in ("eq", "in", "contains"):
+                return _Expr(f"(3 if CLS & {mask} else 0)", f"(CLS & {mask} != 0)", frozenset())
+            return _Expr(f"(0 if CLS & {mask} else 3)", f"(CLS & {mask} == 0)", frozenset())
         self.fields.add(name)
         v = _local(name)
         nullable = name not in _NON_NULL
@@ -155,7 +173,9 @@ class _Gen:
                 present = f"({v} is not None and len({v}) > 0)"
             else:
                 present = f"{v} is not None"
-            return f"(3 if {present} else 0)" if value else f"(0 if {present} else 3)"
+            if value:
+                return _Expr(f"(3 if {present} else 0)", f"({present})", frozenset())
+            return _Expr(f"(0 if {present} else 3)", f"(not ({present}))", frozenset())
         positive = op in ("eq", "in", "contains")
         if ftype in (FieldType.COUNTRY, FieldType.COUNTRY_SET) and op in ("eq", "ne", "in", "not_in", "contains"):
             values = value if isinstance(value, tuple) else (value,)
@@ -176,8 +196,23 @@ class _Gen:
             positive = True
             test = f"{v} {_SYMBOL[op]} {self.const(value)}"
         hit, miss = ("3", "0") if positive else ("0", "3")
-        expr = f"({hit} if {test} else {miss})"
-        return f"(1 if {v} is None else {expr})" if nullable else expr
+        three = f"({hit} if {test} else {miss})"
+        two = f"({test})" if positive else f"(not ({test}))"
+        if nullable:
+            return _Expr(f"(1 if {v} is None else {three})", two, frozenset({v}))
+        return _Expr(three, two, frozenset())
+
+    def assign(self, depth: int, var: str, expr: _Expr) -> None:
+        """``var = 0 | 1 | 3``: the two-valued form when every fact it reads is given, else the three-valued."""
+        if expr.two is None:
+            self.emit(depth, f"{var} = {expr.three}")
+        elif not expr.nulls:
+            self.emit(depth, f"{var} = 3 if {expr.two} else 0")
+        else:
+            self.emit(depth, "if " + " and ".join(f"{n} is not None" for n in sorted(expr.nulls)) + ":")
+            self.emit(depth + 1, f"{var} = 3 if {expr.two} else 0")
+            self.emit(depth, "else:")
+            self.emit(depth + 1, f"{var} = {expr.three}")
 
     # ------------------------------------------------------------- body
 
@@ -189,10 +224,10 @@ class _Gen:
         self.emit(1, "UNK = 0")
         for c in snap.classifications:
             bit = self.bit[c.meta.id]
-            self.emit(1, f"r = {self.cond(c.cond, c.meta.ruleset, classes=False)}")
+            self.assign(1, "r", self.cond(c.cond, c.meta.ruleset, classes=False))
             if c.unless is not None:
                 self.emit(1, "if r:")
-                self.emit(2, f"u = {self.cond(c.unless, c.meta.ruleset, classes=False)}")
+                self.assign(2, "u", self.cond(c.unless, c.meta.ruleset, classes=False))
                 self.emit(2, "r = 0 if u == 3 else (1 if (u == 1 or r == 1) else r)")
             self.emit(1, f"if r == 3: CLS |= {bit}")
             self.emit(1, f"elif r == 1: UNK |= {bit}")
@@ -210,7 +245,7 @@ class _Gen:
                            "        if it is None:",
                            "            return None",
                            "    else:",
-                           "        it = SPEC(item)"]
+                           "        it = item.__dict__"]
         roles = sorted({f.split(".")[0] for f in self.fields if f.split(".")[0] in ROLES})
         if "buyer" not in roles and ({"end_user", "consignee"} & set(roles)):
             roles.insert(0, "buyer")
@@ -223,17 +258,13 @@ class _Gen:
             head.append("    PH, PC = RECV(tx)")
         for name in sorted(self.fields):
             head.append(f"    {_local(name)} = {_loader(name)}")
-        for j in sorted(self._licence_juris):
-            head.append(f"    LIC_{j} = LICFOR(tx.licences, {j!r})")
         return "\n".join(head + body) + "\n"
-
-    _licence_juris: set[str]
 
     def ruleset(self, k: int, rs: RulesetSnapshot, out: str) -> None:
         if not rs.decides:
             self.emit(1, f"{out} = None")
             return
-        self.emit(1, f"s = {self.cond(rs.scope_cond, rs.version.id)}")
+        self.assign(1, "s", self.cond(rs.scope_cond, rs.version.id))
         self.emit(1, "if s == 0:")
         self.emit(2, f"{out} = None")
         self.emit(1, "else:")
@@ -247,7 +278,7 @@ class _Gen:
                     mask |= self.bit.get(c, 0)
                 self.emit(2, f"if CLS & {mask}:")
                 depth = 3
-            self.emit(depth, f"w = {self.cond(control.cond, rid)}")
+            self.assign(depth, "w", self.cond(control.cond, rid))
             self.emit(depth, "if w == 3:")
             if control.requires == "prohibited":
                 self.emit(depth + 1, "o = 2")
@@ -257,15 +288,18 @@ class _Gen:
             self.emit(depth + 1, "o = 1")
             if control.classes:
                 self.emit(2, f"elif UNK & {mask} and o < 1:")
-                self.emit(3, f"if {self.cond(control.cond, rid)}:")
+                self.assign(3, "w", self.cond(control.cond, rid))
+                self.emit(3, "if w:")
                 self.emit(4, "o = 1")
         if rs.parties:
             screen = self.const(_screener(rs))
             self.emit(2, f"if {screen}(tx, day):")
             self.emit(3, "return None")
         for flag in rs.flags:
-            self.emit(2, f"if o < 1 and {self.cond(flag.cond, rid)} == 3:")
-            self.emit(3, "o = 1")
+            self.emit(2, "if o < 1:")
+            self.assign(3, "w", self.cond(flag.cond, rid))
+            self.emit(3, "if w == 3:")
+            self.emit(4, "o = 1")
         self.emit(2, f"{out} = o")
 
     def clear(self, depth: int, routes: list[tuple[RulesetSnapshot, CAuthorization]]) -> None:
@@ -275,11 +309,10 @@ class _Gen:
             return
         self.emit(depth, "c = q = p = False")
         for owner, a in routes:
-            test = f"{self.cond(a.cond, owner.version.id)} == 3"
+            self.assign(depth, "v", self.cond(a.cond, owner.version.id))
+            test = "v == 3"
             if a.licence:
-                j = owner.version.jurisdiction
-                self._licence_juris.add(j)
-                test += f" and LIC_{j}"
+                test += f" and LICFOR(tx.licences, {owner.version.jurisdiction!r})"
             self.emit(depth, f"if {test}:")
             if a.evidence:
                 have = " and ".join(f"{e!r} in EV" for e in a.evidence)
@@ -334,13 +367,15 @@ def _same(codes: frozenset[str]) -> frozenset[str]:
 def _screener(rs: RulesetSnapshot) -> Callable[[Any, dt.date], bool]:
     """Whether any party of *tx* hits (or resembles) an entry of *rs* listed on *day*, or is owned by one."""
     index, limits, ownership = rs.party_index, rs.screening, bool(rs.ownership)
+    dated = index.dated
 
     def hits(tx: Any, day: dt.date) -> bool:
-        for role in ROLES:
-            p = getattr(tx, role)
+        for p in (tx.buyer, tx.end_user, tx.consignee, tx.seller):
             if p is None:
                 continue
-            if index.search(p.name, country=p.country, thresholds=limits, on=day):
+            exact, fuzzy = undated(index, p.name, p.country, limits)
+            if (exact or fuzzy) and (not dated or index.search(p.name, country=p.country, thresholds=limits,
+                                                                 on=day)):
                 return True
             if p.owners and ownership:
                 owned: list[Any] = []
@@ -352,17 +387,12 @@ def _screener(rs: RulesetSnapshot) -> Callable[[Any, dt.date], bool]:
     return hits
 
 
-def _spec(item: Any) -> dict[str, Any]:
-    return {k: getattr(item, k) for k in ITEM_FIELDS}
-
-
 def build_plan(snap: Snapshot) -> Plan:
     """Generate, compile and wrap the decision function of *snap*."""
     gen = _Gen(snap)
-    gen._licence_juris = set()
     source = gen.build()
     namespace: dict[str, Any] = {
-        **gen.consts, "NOT": _NOT, "ITEMS": snap.items, "SPEC": _spec, "KEY": name_keys,
+        **gen.consts, "NOT": _NOT, "ITEMS": snap.items, "KEY": name_keys,
         "RECV": receiving_places, "LICFOR": licences_for,
     }
     code = compile(source, f"<exportrules plan {snap.start}..{snap.end}>", "exec")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -32,7 +33,7 @@ from rapidfuzz.distance import Levenshtein
 
 __all__ = [
     "Candidate", "NameIndex", "ScreeningThresholds", "clear_caches", "name_keys", "name_parts", "name_tokens",
-    "normalize_name",
+    "normalize_name", "search_undated",
 ]
 
 _T = TypeVar("_T")
@@ -201,16 +202,19 @@ class NameIndex(Generic[_T]):
         self._variants = variants
         self._sorted: dict[str, list[int]] = {}
         self._compact: dict[str, list[int]] = {}
-        postings: dict[str, list[int]] = {}
+        postings: defaultdict[str, list[int]] = defaultdict(list)
         for i, v in enumerate(variants):
             self._sorted.setdefault(v.sorted_key, []).append(i)
             self._compact.setdefault(v.compact, []).append(i)
-            for g in _trigrams(v.compact):
-                postings.setdefault(g, []).append(i)
+            padded = f"  {v.compact} "
+            for j in range(len(padded) - 2):
+                postings[padded[j : j + 3]].append(i)
         # Each trigram's postings as (how many names, the set of them): candidates are found by set
         # operations in C rather than by counting in Python.
-        self._grams: dict[str, tuple[int, frozenset[int]]] = {g: (len(ids), frozenset(ids))
-                                                             for g, ids in postings.items()}
+        self._grams: dict[str, tuple[int, frozenset[int]]] = {}
+        for g, ids in postings.items():
+            unique = frozenset(ids)
+            self._grams[g] = (len(unique), unique)
         self._common = max(8, int(len(variants) * self.COMMON_SHARE))
         self.dated = any(v.start is not None or v.until is not None for v in variants)
 
@@ -252,7 +256,7 @@ class NameIndex(Generic[_T]):
         The date-free work is kept in one bounded LRU shared by every index (order books repeat their
         parties); the date only filters it.
         """
-        exact, fuzzy = _search_cached(self, name, country, thresholds)
+        exact, fuzzy = search_undated(self, name, country, thresholds)
         return self._pick(exact, on, exact=True) or self._pick(fuzzy, on, exact=False)
 
     def _pick(self, scored: _Scored, on: dt.date | None, *, exact: bool) -> list[Candidate[_T]]:
@@ -334,15 +338,17 @@ def _token_postings(index: NameIndex[Any], token: str) -> tuple[tuple[int, str],
 
 
 @lru_cache(maxsize=32768)
-def _search_cached(index: NameIndex[Any], name: str, country: str | None,
+def search_undated(index: NameIndex[Any], name: str, country: str | None,
                    thresholds: ScreeningThresholds) -> tuple[_Scored, _Scored]:
-    # Keyed on the index object itself (held by the cache, so never confused with a later one).
+    """(exact hits, fuzzy candidates) for *name* over every entry of *index*, whatever their dates, as
+    (variant number, score) pairs; one bounded LRU shared by every index. Keyed on the index object
+    itself (held by the cache, so never confused with a later one)."""
     return index._undated(name, country, thresholds)
 
 
 def clear_caches() -> None:
     """Empty the shared screening and name-key caches (for memory measurements and tests)."""
-    _search_cached.cache_clear()
+    search_undated.cache_clear()
     _token_postings.cache_clear()
     name_parts.cache_clear()
     _word.cache_clear()

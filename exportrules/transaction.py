@@ -8,6 +8,7 @@ Errors name the field (``buyer.country``) and never leak pydantic's names.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Annotated, Any
 
@@ -227,13 +228,17 @@ _PARTY_KEYS = frozenset({"name", "country", "headquarters", "owners"})
 _ROLES = ("buyer", "end_user", "consignee", "seller")
 
 
-def _built(cls: type[_Model], values: dict[str, Any]) -> Any:
-    """An instance of *cls* from values already checked to be what validation would give."""
+_put = object.__setattr__
+
+
+def _built(cls: type[BaseModel], values: dict[str, Any]) -> Any:
+    """An instance of *cls* from values already checked to be what validation would give (what
+    pydantic's ``model_construct`` does, without its per-field work)."""
     m = cls.__new__(cls)
-    object.__setattr__(m, "__dict__", values)
-    object.__setattr__(m, "__pydantic_fields_set__", set(values))
-    object.__setattr__(m, "__pydantic_extra__", None)
-    object.__setattr__(m, "__pydantic_private__", None)
+    _put(m, "__dict__", values)
+    _put(m, "__pydantic_fields_set__", set(values))
+    _put(m, "__pydantic_extra__", None)
+    _put(m, "__pydantic_private__", None)
     return m
 
 
@@ -263,6 +268,39 @@ def _fast_party(value: Any, iso: frozenset[str]) -> Party | bool | None:
     return result
 
 
+_ITEM_NUMBERS = ("tpp", "performance_density", "memory_bandwidth", "io_bandwidth", "hbm_bandwidth_density")
+_ITEM_TEXTS = ("material", "eccn", "name", "vendor")
+_ITEM_KEYS = frozenset({*_ITEM_NUMBERS, *_ITEM_TEXTS, "kind", "datacenter"})
+_KINDS = frozenset({"ic", "computer", "hbm", "material"})
+
+
+def _fast_item(value: dict[str, Any]) -> ItemSpec | None:
+    """An item given by its figures, from the plain common case; None when validation must decide."""
+    if not _ITEM_KEYS.issuperset(value):
+        return None
+    values: dict[str, Any] = {"kind": value.get("kind", "ic")}
+    if values["kind"] not in _KINDS:
+        return None
+    for key in _ITEM_TEXTS:
+        v = value.get(key)
+        if v is not None and type(v) is not str:
+            return None
+        values[key] = v
+    for key in _ITEM_NUMBERS:
+        v = value.get(key)
+        if v is not None:
+            if (type(v) is not int and type(v) is not float) or not 0 <= v < math.inf:
+                return None
+            v = float(v)
+        values[key] = v
+    dc = value.get("datacenter")
+    if dc is not None and type(dc) is not bool:
+        return None
+    values["datacenter"] = dc
+    result: ItemSpec = _built(ItemSpec, values)
+    return result
+
+
 def read_transaction(data: Any, *, line: int | None = None) -> Transaction:
     """A transaction from a decoded JSON object, fast for the plain common case.
 
@@ -287,7 +325,11 @@ def _fast_transaction(data: dict[str, Any]) -> Transaction | None:
     date, item, dest = data.get("date"), data.get("item"), data.get("destination")
     if type(date) is not str or len(date) != 10 or not _ISO_DATE.match(date):
         return None
-    if type(item) is not str or not item:
+    if type(item) is dict:
+        item = _fast_item(item)
+        if item is None:
+            return None
+    elif type(item) is not str or not item:
         return None
     iso = iso_codes()
     ship_from = data.get("ship_from", "US")

@@ -144,7 +144,7 @@ def test_eight_threads_on_a_fresh_engine_agree_with_one() -> None:
                 outcomes = [shared.outcome(t) for t in order]
                 assert outcomes == [v.outcome for v in verdicts]
                 results[k] = [v.to_json() for v in verdicts]
-            except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            except BaseException as exc:  # reported by the main thread
                 errors.append(exc)
 
         threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
