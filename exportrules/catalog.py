@@ -350,6 +350,7 @@ def _apply(base: RulesetVersion, patch: _Parsed) -> tuple[Ruleset, dict[tuple[st
         uncertain=head.uncertain, note=head.note, amends=None, remove=[],
         uses=sorted(set(base.model.uses) | set(head.uses)),
         screening=head.screening or base.model.screening,
+        licence_formats=head.licence_formats or base.model.licence_formats,
     )
     return base.model.model_copy(update=update), origins, problems
 

@@ -10,6 +10,7 @@ Exit codes (also in the README):
 4     flagged: at least one verdict needs an action, none blocked
 5     blocked: at least one verdict is blocked
 6     a ruleset property failed (``exportrules test``)
+7     the ledger cannot be read or written (locked, read-only, corrupt, full)
 ====  ==========================================================
 """
 
@@ -32,7 +33,7 @@ from .catalog import load_catalog
 from .conditions import is_country_code
 from .diagnostics import Diagnostic
 from .engine import Engine, load
-from .errors import ExportRulesError, RulesetInvalid, TransactionInvalid
+from .errors import ExportRulesError, LedgerError, RulesetInvalid, TransactionInvalid
 from .model import Ruleset
 from .render import diagnostics_json, render_diagnostics, render_verdict
 from .transaction import Transaction, parse_date, read_transaction
@@ -51,6 +52,7 @@ class ExitCode(IntEnum):
     FLAGGED = 4
     BLOCKED = 5
     PROPERTY_FAILED = 6
+    LEDGER = 7
 
 
 class Format(str, Enum):
@@ -68,8 +70,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_out = Console(highlight=False, soft_wrap=True)
-_err = Console(stderr=True, highlight=False, soft_wrap=True)
+_out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
+_err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
+
+
+def _json(text: str) -> None:
+    """JSON goes straight to stdout (never through rich, which would read `:100:` as an emoji)."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
 
 RulesetsOpt = Annotated[
     Path | None, typer.Option("--rulesets", "-r", help="Directory of rulesets (default: the bundled ones).")
@@ -87,7 +95,7 @@ def ruleset_json_schema() -> dict[str, Any]:
 
 def _fail_invalid(diags: tuple[Diagnostic, ...] | list[Diagnostic], fmt: Format) -> None:
     if fmt is Format.json:
-        _out.print(diagnostics_json(diags), markup=False)
+        _json(diagnostics_json(diags))
     else:
         _err.print(render_diagnostics(diags), markup=False)
     raise typer.Exit(ExitCode.INVALID)
@@ -113,27 +121,64 @@ def _read(source: str) -> str:
         raise typer.Exit(ExitCode.INVALID) from None
 
 
-def _records(text: str) -> tuple[bool, list[tuple[int, Any, str | None]]]:
-    """(single, [(line, decoded or None, error message or None)])."""
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key `{key}` (a later value would silently win)")
+        out[key] = value
+    return out
+
+
+def decode_json(text: str) -> Any:
+    """Strict JSON: a duplicate key, an integer past Python's digit limit or nesting too deep is an error.
+
+    Raises:
+        ValueError: with a message fit to show (JSONDecodeError included).
+    """
     try:
-        whole = json.loads(text)
-    except json.JSONDecodeError:
-        whole = None
+        return json.loads(text, object_pairs_hook=_no_duplicates)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except RecursionError:
+        raise ValueError("not valid JSON (nested too deeply)") from None
+    except ValueError as exc:  # duplicate keys; integers with too many digits
+        raise ValueError(f"not valid JSON: {exc}") from None
+
+
+def _is_object(line: str) -> bool:
+    try:
+        return isinstance(decode_json(line), dict)
+    except ValueError:
+        return False
+
+
+def _records(text: str) -> tuple[bool, list[tuple[int, Any, str | None]]]:
+    """(single, [(line, decoded or None, error message or None)]).
+
+    The input is one JSON object, one array of objects, or JSON Lines. Lines are split on
+    newlines only (U+2028 and U+2029 may occur inside JSON strings), and a bad line of any
+    kind is reported with its number while the others are read.
+    """
+    lines = [(n, line) for n, line in enumerate(text.split("\n"), start=1) if line.strip()]
+    if not lines:
+        return False, [(1, None, "no transaction given (empty input)")]
+    try:
+        whole = decode_json(text)
+    except ValueError as exc:
+        whole, problem = None, str(exc)
     else:
-        if isinstance(whole, dict):
-            return True, [(1, whole, None)]
         if isinstance(whole, list):
             return False, [(i + 1, x, None) for i, x in enumerate(whole)]
+        return True, [(lines[0][0], whole, None)]
+    if len(lines) == 1 or not _is_object(lines[0][1]):  # one document (perhaps over several lines), not valid
+        return True, [(lines[0][0], None, problem)]
     out: list[tuple[int, Any, str | None]] = []
-    for n, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    for n, line in lines:
         try:
-            out.append((n, json.loads(line), None))
-        except json.JSONDecodeError as exc:
-            out.append((n, None, f"line {n}: not valid JSON ({exc.msg} at column {exc.colno})"))
-    if not out:
-        out.append((1, None, "no transaction given (empty input)"))
+            out.append((n, decode_json(line), None))
+        except ValueError as exc:
+            out.append((n, None, f"line {n}: {exc}"))
     return False, out
 
 
@@ -145,9 +190,12 @@ class _Batch:
         self.single, self._records = _records(_read(source))
         self.fmt = fmt
         self.invalid = False
+        self.line = 0
+        """The line of the transaction last yielded."""
 
     def __iter__(self) -> Iterator[Transaction]:
         for line, data, problem in self._records:
+            self.line = line
             diags: list[dict[str, Any]] = []
             if problem is not None:
                 diags = [{"code": "invalid-transaction", "message": problem}]
@@ -160,14 +208,15 @@ class _Batch:
                     yield tx
                     continue
             self.invalid = True
-            self._report(line, diags)
+            self.report(line, diags)
 
-    def _report(self, line: int, diags: list[dict[str, Any]]) -> None:
+    def report(self, line: int, diags: list[dict[str, Any]]) -> None:
+        """Report one bad transaction (its line and its problems) in the chosen format."""
         if self.fmt is Format.json:
             payload: dict[str, Any] = {"error": "invalid-transaction", "diagnostics": diags}
             if not self.single:
                 payload["line"] = line
-            _out.print(json.dumps(payload, indent=2 if self.single else None, ensure_ascii=False), markup=False)
+            _json(json.dumps(payload, indent=2 if self.single else None, ensure_ascii=False))
             return
         where = "" if self.single else f"line {line}: "
         for d in diags:
@@ -199,7 +248,7 @@ def judge(
         verdict = engine.judge(tx, as_of=day)
         worst = Outcome.strictest([worst, verdict.outcome])
         if fmt is Format.json:
-            _out.print(verdict.to_json(indent=2 if batch.single else None), markup=False)
+            _json(verdict.to_json(indent=2 if batch.single else None))
         else:
             _out.print(render_verdict(verdict))
     raise typer.Exit(ExitCode.INVALID if batch.invalid else _OUTCOME_CODE[worst])
@@ -214,7 +263,7 @@ def validate(
     _catalog, result = load_catalog(directory)
     found = result.all
     if fmt is Format.json:
-        _out.print(diagnostics_json(found), markup=False)
+        _json(diagnostics_json(found))
     elif found:
         (_err if result.errors else _out).print(render_diagnostics(found), markup=False)
     else:
@@ -233,12 +282,13 @@ def timeline(
     """The verdict of one transaction over time: one row per date where it changes."""
     engine = _load(rulesets, fmt)
     try:
-        data = json.loads(_read(source))
+        data = decode_json(_read(source))
+    except ValueError as exc:
+        _err.print(f"error[invalid-transaction]: {exc}", markup=False)
+        raise typer.Exit(ExitCode.INVALID) from None
+    try:
         tx = read_transaction(data)
         line = engine.timeline(tx, parse_date(start), parse_date(end))
-    except json.JSONDecodeError as exc:
-        _err.print(f"error[invalid-transaction]: not valid JSON ({exc.msg} at line {exc.lineno})", markup=False)
-        raise typer.Exit(ExitCode.INVALID) from None
     except TransactionInvalid as exc:
         for d in exc.diagnostics:
             _err.print(f"error[{d.code}]: {d.message}", markup=False)
@@ -247,8 +297,8 @@ def timeline(
         _err.print(f"error[invalid-value]: {exc}", markup=False)
         raise typer.Exit(ExitCode.INVALID) from None
     if fmt is Format.json:
-        _out.print(json.dumps([{"from": d.isoformat(), "verdict": v.to_dict()} for d, v in line], indent=2,
-                              ensure_ascii=False), markup=False)
+        _json(json.dumps([{"from": d.isoformat(), "verdict": v.to_dict()} for d, v in line], indent=2,
+                              ensure_ascii=False))
         return
     for day, v in line:
         deciding = sorted({r.rule for r in v.reasons if r.effect is v.outcome and r.effect is not Outcome.PERMITTED})
@@ -306,9 +356,9 @@ def diff(
         _err.print(f"error[invalid-value]: {str(exc).strip(chr(34) + chr(39))}", markup=False)
         raise typer.Exit(ExitCode.INVALID) from None
     if fmt is Format.json:
-        _out.print(json.dumps({"compared": label, "rule_changes": [c.to_dict() for c in changes],
+        _json(json.dumps({"compared": label, "rule_changes": [c.to_dict() for c in changes],
                                "transactions": len(txs), "flips": [f.to_dict() for f in flipped]},
-                              indent=2, ensure_ascii=False), markup=False)
+                              indent=2, ensure_ascii=False))
         return
     _out.print(f"{label}", markup=False)
     for c in changes:
@@ -351,19 +401,27 @@ def record(
     monitor = Monitor(engine, Ledger(ledger))
     batch = _Batch(source, fmt)
     worst = Outcome.PERMITTED
+    conflicts = False
     for tx in batch:
-        result = monitor.record(tx)
+        try:
+            result = monitor.record(tx)
+        except TransactionInvalid as exc:  # e.g. no id: report it with its line, go on with the rest
+            batch.invalid = True
+            where = "" if batch.single else f"line {batch.line}: "
+            batch.report(batch.line, [{"code": d.code, "message": where + d.message} for d in exc.diagnostics])
+            continue
+        conflicts |= result.conflict is not None
         worst = Outcome.strictest([worst, result.verdict.outcome])
         if fmt is Format.json:
-            _out.print(json.dumps(result.to_dict(), indent=2 if batch.single else None, ensure_ascii=False),
-                       markup=False)
+            _json(json.dumps(result.to_dict(), indent=2 if batch.single else None, ensure_ascii=False))
         else:
             v = result.verdict
             quotas = "; ".join(f"{q.quota} {q.used + (q.quantity if result.recorded else 0):,}/{q.limit:,}"
                                for q in result.quotas)
-            _out.print(f"{v.transaction_id}: {v.outcome.value}{' (recorded)' if result.recorded else ''}"
-                       f"{'  ' + quotas if quotas else ''}", markup=False)
-    raise typer.Exit(ExitCode.INVALID if batch.invalid else _OUTCOME_CODE[worst])
+            note = " (recorded)" if result.recorded else (" (conflict: this id was recorded with other content)"
+                                                          if result.conflict else "")
+            _out.print(f"{v.transaction_id}: {v.outcome.value}{note}{'  ' + quotas if quotas else ''}", markup=False)
+    raise typer.Exit(ExitCode.INVALID if batch.invalid or conflicts else _OUTCOME_CODE[worst])
 
 
 @app.command("ledger")
@@ -377,10 +435,10 @@ def show_ledger(
     if not path.is_file():
         _err.print(f"error[invalid-value]: no ledger at `{path}`", markup=False)
         raise typer.Exit(ExitCode.INVALID)
-    led = Ledger(path)
+    led = Ledger.open_readonly(path)  # never changes a file: no WAL switch, no schema, no upgrade
     totals, integrity = led.totals(), led.check()
     if fmt is Format.json:
-        _out.print(json.dumps({"integrity": integrity, "quotas": totals}, indent=2), markup=False)
+        _json(json.dumps({"integrity": integrity, "quotas": totals}, indent=2))
     else:
         for t in totals:
             _out.print(f"{t['quota']}  {t['key']}  {t['period']}  {t['quantity']:,} in {t['shipments']} shipments",
@@ -392,7 +450,7 @@ def show_ledger(
 @app.command()
 def schema(fmt: FormatOpt = Format.json) -> None:
     """Print the JSON Schema of ruleset files (JSON in either format)."""
-    _out.print(json.dumps(ruleset_json_schema(), indent=2, ensure_ascii=False), markup=False)
+    _json(json.dumps(ruleset_json_schema(), indent=2, ensure_ascii=False))
 
 
 @app.command("rulesets")
@@ -414,7 +472,7 @@ def list_rulesets(
         for v in versions
     ]
     if fmt is Format.json:
-        _out.print(json.dumps(rows, indent=2, ensure_ascii=False), markup=False)
+        _json(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     from rich.table import Table
 
@@ -451,9 +509,8 @@ def screen(
         raise typer.Exit(ExitCode.INVALID) from None
     hits = engine.screen(name, country=code, on=day)
     if fmt is Format.json:
-        _out.print(json.dumps({"name": name, "country": code, "on": day.isoformat(),
-                               "candidates": [h.to_dict() for h in hits]}, indent=2, ensure_ascii=False),
-                   markup=False)
+        _json(json.dumps({"name": name, "country": code, "on": day.isoformat(),
+                               "candidates": [h.to_dict() for h in hits]}, indent=2, ensure_ascii=False))
     elif not hits:
         _out.print(f"no candidates for `{name}` on {day.isoformat()}", markup=False)
     else:
@@ -484,7 +541,7 @@ def screen_eval(
     engine = _load(rulesets, fmt)
     report = screening_metrics(engine, path)
     if fmt is Format.json:
-        _out.print(json.dumps(report, indent=2, ensure_ascii=False), markup=False)
+        _json(json.dumps(report, indent=2, ensure_ascii=False))
     else:
         for level in ("block", "review"):
             m = report[level]
@@ -518,9 +575,8 @@ def test_properties(
     results = check_properties(engine, max_examples=max_examples, seed=seed, only=chosen)
     failed = [r for r in results if not r.passed]
     if fmt is Format.json:
-        _out.print(json.dumps({"properties": len(results), "failed": len(failed),
-                               "results": [r.to_dict() for r in results]}, indent=2, ensure_ascii=False),
-                   markup=False)
+        _json(json.dumps({"properties": len(results), "failed": len(failed),
+                               "results": [r.to_dict() for r in results]}, indent=2, ensure_ascii=False))
     else:
         for r in results:
             mark = "ok  " if r.passed else "FAIL"
@@ -530,7 +586,7 @@ def test_properties(
             _out.print(f"property `{r.property}` of `{r.ruleset}` failed: {r.message}", markup=False)
             if r.counterexample is not None:
                 _out.print("counterexample (reproduce with `exportrules judge -`):", markup=False)
-                _out.print(json.dumps(r.counterexample, ensure_ascii=False), markup=False)
+                _json(json.dumps(r.counterexample, ensure_ascii=False))
             if r.verdict is not None:
                 _out.print(render_verdict(r.verdict))
             if r.related is not None:
@@ -558,10 +614,10 @@ def corpus(
     failures = [(c, p) for c in cases if (p := check_case(c, engine))]
     counts = summarize(cases)
     if fmt is Format.json:
-        _out.print(json.dumps({
+        _json(json.dumps({
             "cases": len(cases), "by_ruleset": counts, "failed": len(failures),
             "failures": [{"note": c.note, "file": c.file, "line": c.line, "problems": p} for c, p in failures],
-        }, indent=2, ensure_ascii=False), markup=False)
+        }, indent=2, ensure_ascii=False))
     else:
         for ruleset_id, n in counts.items():
             _out.print(f"{n:5d}  {ruleset_id}", markup=False)
@@ -576,7 +632,7 @@ def corpus(
 @app.command()
 def version(fmt: FormatOpt = Format.text) -> None:
     """Print the exportrules version."""
-    _out.print(json.dumps({"version": __version__}) if fmt is Format.json else __version__, markup=False)
+    _json(json.dumps({"version": __version__}) if fmt is Format.json else __version__)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -588,6 +644,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.exit_code)
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else ExitCode.USAGE
+    except LedgerError as exc:
+        _err.print(str(exc), markup=False)
+        return ExitCode.LEDGER
     except ExportRulesError as exc:  # a public error that escaped a command: still user-facing
         _err.print(str(exc), markup=False)
         return ExitCode.INVALID

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -217,6 +218,8 @@ class Snapshot:
     all_versions: tuple[RulesetVersion, ...] = ()
     widen_by: Mapping[str, Callable[[frozenset[str]], frozenset[str]]] = field(default_factory=dict, repr=False)
     """Ruleset id -> how its conditions widen destinations (equivalents of the rulesets it uses)."""
+    licence_formats: Mapping[str, tuple[re.Pattern[str], ...]] = field(default_factory=dict, repr=False)
+    """Jurisdiction -> what its licence numbers look like (from the rulesets in force)."""
     explained: dict[tuple[Any, ...], tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
     """Explanations already rendered, keyed on the condition (owned by this snapshot, so its identity is
     stable while the snapshot lives) and the values of the facts it reads; bounded."""
@@ -386,6 +389,7 @@ def _lower_rules(s: _State) -> None:
         )
         s.evidence.update(e for a in rs.authorizations for e in a.requires_evidence)
         s.evidence.update(e for r in rs.review_policies for e in r.requires_evidence)
+        s.evidence.update(e for p in rs.patterns for e in p.cleared_by)
         auths = tuple(
             CAuthorization(_meta(v, "authorizations", a), frozenset(a.covers), *s.lower(a.when),
                            tuple(a.requires_evidence), a.requires_licence, _quota(a.quota), a.action)
@@ -457,11 +461,15 @@ def compile_snapshot(catalog: Catalog, on: dt.date, *, start: dt.date | None = N
             for target in a.covers:
                 if "#" in target:
                     external.setdefault(target, []).append((rs, a))
+    formats: dict[str, list[re.Pattern[str]]] = {}
+    for v in s.versions:
+        formats.setdefault(v.jurisdiction, []).extend(re.compile(f.pattern) for f in v.model.licence_formats)
     return Snapshot(
         s.start, s.end, tuple(s.rulesets), tuple(s.classifications), dict(s.groups), dict(s.equivalents),
         dict(s.items), dict(s.thresholds), frozenset(s.evidence), {k: tuple(v) for k, v in external.items()},
         s.pred_of, s.resolve,
         s.widen, tuple(s.versions), {v.id: s.widen_for(v) for v in s.versions},
+        licence_formats={j: tuple(ps) for j, ps in formats.items() if ps},
     )
 
 

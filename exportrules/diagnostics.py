@@ -48,6 +48,8 @@ DiagnosticCode = Literal[
     "never-fires",
     "shadowed-rule",
     "invalid-transaction",
+    "ledger-failure",
+    "ledger-conflict",
 ]
 """Every code a diagnostic can carry; listed with explanations in ``docs/diagnostics.md``."""
 

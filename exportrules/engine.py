@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +30,8 @@ from .catalog import Catalog, RulesetVersion, load_catalog
 from .compiler import Compiler, Snapshot
 from .diagnostics import did_you_mean
 from .errors import RulesetInvalid
-from .judging import Judgment, QuotaCount, QuotaHook, classify, facts_of, item_params, judge_full
+from .judging import Judgment, Licensing, QuotaCount, QuotaHook, classify, facts_of, item_params, judge_full
+from .licences import LicenceRegister, LicenceUse, check_licence_strings
 from .plan import Plan, build_plan
 from .transaction import Transaction, parse_date, read_transaction
 from .verdict import Outcome, Verdict
@@ -41,7 +42,8 @@ __all__ = ["Engine", "Matcher", "QuotaCount", "QuotaHook", "ScreenHit", "facts_o
 class Matcher(Protocol):
     """A backend that answers conditions its own way (durable_rules); it judges in full, every time."""
 
-    def judge(self, snap: Snapshot, tx: Transaction, day: dt.date, quota: QuotaHook | None) -> Judgment:
+    def judge(self, snap: Snapshot, tx: Transaction, day: dt.date, quota: QuotaHook | None,
+              licensing: Licensing) -> Judgment:
         """Judge *tx* under *snap* on *day* (the backend serialises its own use)."""
         ...
 
@@ -91,11 +93,14 @@ class Engine:
     """
 
     def __init__(self, catalog: Catalog, *, backend: Literal["native", "durable"] = "native",
-                 matcher: Matcher | None = None) -> None:
+                 matcher: Matcher | None = None, licences: LicenceRegister | None = None,
+                 strict_licences: bool = False) -> None:
         self.catalog = catalog
         self.backend = backend
         self.compiler = Compiler(catalog)
         self.matcher = matcher
+        self.licensing = Licensing(licences, strict_licences)
+        """How licences named in transactions are taken (a register, strict, or assertions)."""
         self._local = threading.local()
         self._plans: dict[int, Plan] = {}
         self._lock = threading.Lock()
@@ -163,6 +168,17 @@ class Engine:
         finally:
             self._local.quota = previous
 
+    @contextmanager
+    def counting_licences(self, used: LicenceUse, on_use: Callable[[str], None] | None = None) -> Iterator[None]:
+        """Within the block (in this thread), a register licence has *used(licence)* units already spent, and
+        *on_use* hears of each one that clears a control."""
+        previous = getattr(self._local, "licence_use", None)
+        self._local.licence_use = (used, on_use)
+        try:
+            yield
+        finally:
+            self._local.licence_use = previous
+
     def snapshot(self, on: dt.date | str) -> Snapshot:
         """The compiled snapshot for a date."""
         return self.compiler.snapshot(parse_date(on))
@@ -228,14 +244,29 @@ class Engine:
                     gc.freeze()  # compiled state lives as long as the engine: keep it out of every collection
         return plan
 
+    def _licensing(self) -> Licensing:
+        hooks = getattr(self._local, "licence_use", None)
+        if hooks is None:
+            return self.licensing
+        return Licensing(self.licensing.register, self.licensing.strict, *hooks)
+
     def _full(self, tx: Transaction, day: dt.date, snap: Snapshot, quota: QuotaHook | None) -> Judgment:
         if self.matcher is not None:
-            return self.matcher.judge(snap, tx, day, quota)
-        return judge_full(snap, tx, day, quota=quota)
+            return self.matcher.judge(snap, tx, day, quota, self._licensing())
+        return judge_full(snap, tx, day, quota=quota, licensing=self._licensing())
+
+    def _fast(self, tx: Transaction) -> bool:
+        """Whether the plan may decide: not under a ledger, not with checked licences in play."""
+        if self.matcher is not None or getattr(self._local, "quota", None) is not None \
+                or getattr(self._local, "licence_use", None) is not None:
+            return False
+        return not (tx.licences and self.licensing.checked)
 
     def _judge(self, tx: Transaction, day: dt.date) -> Verdict:
         quota = getattr(self._local, "quota", None)
-        if self.matcher is None and quota is None:
+        if tx.licences:
+            check_licence_strings(tx.licences, self.compiler.snapshot(day).licence_formats)
+        if self._fast(tx):
             plan = self._plan(day)
             decision = plan.decide(tx, day)
             if decision is not None:
@@ -258,7 +289,9 @@ class Engine:
         return Verdict(j.outcome, j.classifications, j.reasons, j.actions, j.rulesets, day, tx.id, j.jurisdictions)
 
     def _outcome(self, tx: Transaction, day: dt.date) -> Outcome:
-        if self.matcher is None and getattr(self._local, "quota", None) is None:
+        if tx.licences:
+            check_licence_strings(tx.licences, self.compiler.snapshot(day).licence_formats)
+        if self._fast(tx):
             plan = self._plan(day)
             decision = plan.decide(tx, day)
             if decision is not None:
@@ -284,23 +317,36 @@ def _signature(v: Verdict) -> tuple[Any, ...]:
             tuple(sorted(v.jurisdictions.items())), v.actions)
 
 
-def load(path: str | Path | None = None, *, backend: Literal["native", "durable"] = "native") -> Engine:
+def load(path: str | Path | None = None, *, backend: Literal["native", "durable"] = "native",
+         licences: str | Path | LicenceRegister | None = None, strict_licences: bool = False) -> Engine:
     """Load, validate and index the rulesets under *path* (the bundled ones when None).
+
+    Args:
+        path: a directory of rulesets.
+        backend: ``native`` (generated plans) or ``durable`` (durable_rules, for cross-checking).
+        licences: a licence register (a file, or a :class:`~exportrules.licences.LicenceRegister`);
+            licences named in transactions then clear only what their records cover.
+        strict_licences: without a register, licences clear nothing (rather than being taken as the
+            user's assertion, with a notice).
 
     Raises:
         RulesetInvalid: with every error found, each at file:line:col.
+        TransactionInvalid: for a licence register file that is not valid.
         BackendUnavailable: for ``backend="durable"`` when durable_rules is not installed.
     """
     catalog, result = load_catalog(Path(path) if path is not None else None)
     if catalog is None:
         raise RulesetInvalid(result.errors)
+    register = licences if isinstance(licences, LicenceRegister) or licences is None \
+        else LicenceRegister.load(licences)
     if backend == "durable":
         from .backends.durable import DurableMatcher  # optional, imported only when asked for
 
-        return Engine(catalog, backend="durable", matcher=DurableMatcher())
+        return Engine(catalog, backend="durable", matcher=DurableMatcher(), licences=register,
+                      strict_licences=strict_licences)
     if backend != "native":
         raise ValueError(f"unknown backend `{backend}`; expected `native` or `durable`")
-    engine = Engine(catalog)
+    engine = Engine(catalog, licences=register, strict_licences=strict_licences)
     gc.freeze()  # the loaded catalog lives as long as the engine: keep it out of every collection
     return engine
 

@@ -9,6 +9,7 @@ from .diagnostics import Diagnostic
 __all__ = [
     "BackendUnavailable",
     "ExportRulesError",
+    "LedgerError",
     "RulesetInvalid",
     "TransactionInvalid",
 ]
@@ -34,6 +35,10 @@ class RulesetInvalid(ExportRulesError, ValueError):
 
 class TransactionInvalid(ExportRulesError, ValueError):
     """A transaction is malformed; the diagnostics name the fields."""
+
+
+class LedgerError(ExportRulesError, OSError):
+    """The ledger cannot be read or written (locked, read-only, corrupt, disk full); nothing was recorded."""
 
 
 class BackendUnavailable(ExportRulesError, RuntimeError):

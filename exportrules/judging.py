@@ -49,9 +49,11 @@ from .compiler import (
 )
 from .conditions import explain, fields_of, missing_fields
 from .diagnostics import did_you_mean
+from .licences import LicenceRegister, LicenceUse, jurisdiction_of
+from .screening import mixed_script_words
 from .verdict import Action, Outcome, Reason, RulesetUsed, Verdict
 
-__all__ = ["Judgment", "QuotaCount", "QuotaHook", "classify", "facts_of", "item_params", "judge_full"]
+__all__ = ["Judgment", "Licensing", "QuotaCount", "QuotaHook", "classify", "facts_of", "item_params", "judge_full"]
 
 ROLES = ("buyer", "end_user", "consignee", "seller")
 _ROLE_KEYS = tuple((r, f"{r}.name", f"{r}.country", f"{r}.headquarters") for r in ROLES)
@@ -81,6 +83,24 @@ class QuotaCount(Protocol):
 
 QuotaHook = Callable[[str, CQuota, Mapping[str, Any]], QuotaCount]
 """``(quota name, quota, facts) -> count``: how a ledger decides a quota route."""
+
+
+@dataclass(frozen=True, slots=True)
+class Licensing:
+    """How licences named in transactions are taken: as assertions (no register, not strict), or
+    checked against a register (records that must cover the shipment; strict without one)."""
+
+    register: LicenceRegister | None = None
+    strict: bool = False
+    used: LicenceUse | None = None
+    """Units a ledger has counted against a licence (the monitor sets it)."""
+    on_use: Callable[[str], None] | None = None
+    """Told of each register licence that clears a control (the monitor depletes it)."""
+
+    @property
+    def checked(self) -> bool:
+        """True when licences must be records that cover the shipment."""
+        return self.register is not None or self.strict
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +185,28 @@ def receiving_places(tx: Any) -> tuple[frozenset[str] | None, frozenset[str] | N
     return (frozenset(hqs) if hqs else None), (frozenset(countries) if countries else None)
 
 
+def party_names(tx: Any) -> list[tuple[str, str]]:
+    """(role, name) of every party and owner named in *tx* (owners as ``buyer.owners``)."""
+    out: list[tuple[str, str]] = []
+
+    def walk(owners: Iterable[Any], where: str) -> None:
+        for o in owners:
+            out.append((where, o.name))
+            walk(o.owners, where)
+
+    for role in ROLES:
+        p = getattr(tx, role)
+        if p is not None:
+            out.append((role, p.name))
+            walk(p.owners, f"{role}.owners")
+    return out
+
+
+def has_mixed_script_names(tx: Any) -> bool:
+    """Whether any party or owner name mixes scripts within a word (cheap for ASCII names)."""
+    return any(not name.isascii() and mixed_script_words(name) for _, name in party_names(tx))
+
+
 def _majority_parents(owners: Iterable[Any]) -> set[str]:
     """Countries of owners holding more than half, up the chain: the ultimate parent's headquarters."""
     out: set[str] = set()
@@ -198,7 +240,8 @@ def _reason(meta: Meta, kind: str, effect: Outcome | None, facts: Iterable[str] 
                   tuple(facts), message, meta.uncertain)
 
 
-def judge_full(snap: Snapshot, tx: Any, day: dt.date, *, quota: QuotaHook | None = None) -> Judgment:
+def judge_full(snap: Snapshot, tx: Any, day: dt.date, *, quota: QuotaHook | None = None,
+               licensing: Licensing | None = None) -> Judgment:
     """Judge *tx* under *snap* on *day*, with every reason and action.
 
     Args:
@@ -206,21 +249,29 @@ def judge_full(snap: Snapshot, tx: Any, day: dt.date, *, quota: QuotaHook | None
         tx: a :class:`~exportrules.Transaction`.
         day: the evaluation date (list entries in force on it count).
         quota: how a ledger decides quota routes; without it, they are owed as ``check-quota`` actions.
+        licensing: how licences are checked (assertions, when None).
     """
-    return _Judge(snap, tx, day, quota).run()
+    return _Judge(snap, tx, day, quota, licensing or _ASSERTED).run()
+
+
+_ASSERTED = Licensing()
 
 
 class _Judge:
     """One judgment in progress (one per call; never shared)."""
 
-    __slots__ = ("actions", "day", "facts", "outcomes", "quota", "reasons", "snap", "tx")
+    __slots__ = ("actions", "day", "facts", "licence_notes", "licensing", "outcomes", "quota", "reasons", "snap",
+                 "tx", "unverified", "used_licences")
 
-    def __init__(self, snap: Snapshot, tx: Any, day: dt.date, quota: QuotaHook | None) -> None:
-        self.snap, self.tx, self.day, self.quota = snap, tx, day, quota
+    def __init__(self, snap: Snapshot, tx: Any, day: dt.date, quota: QuotaHook | None, licensing: Licensing) -> None:
+        self.snap, self.tx, self.day, self.quota, self.licensing = snap, tx, day, quota, licensing
         self.reasons: list[Reason] = []
         self.actions: list[Action] = []
         self.outcomes: list[Outcome] = []
         self.facts: dict[str, Any] = {}
+        self.unverified: set[str] = set()
+        self.used_licences: set[str] = set()
+        self.licence_notes: dict[str, str] = {}
 
     def why(self, cond: Any) -> list[str]:
         """The facts that made *cond* hold, as text; memoised per snapshot on the facts it reads."""
@@ -259,6 +310,25 @@ class _Judge:
                 reasons.append(Reason("unused-evidence", "input", None, "", "", "", "", "evidence", (name,),
                                       f"no rule in force reads evidence `{name}`" + (f"; {hint}" if hint else "")))
 
+        for role, name in party_names(tx):
+            words = mixed_script_words(name)
+            if words:
+                reasons.append(Reason("mixed-script-name", "input", Outcome.FLAGGED, "", "", "", "", role,
+                                      (f"{role} `{name}`",), f"`{role}` `{name}` mixes scripts within a word "
+                                      f"({', '.join(words)}): a homoglyph can hide a listed name; it was screened "
+                                      "with the look-alike letters read as Latin"))
+                actions.append(Action("review", f"check the spelling of {role} `{name}` against the documents",
+                                      "mixed-script-name", ""))
+                outcomes.append(Outcome.FLAGGED)
+        if not any(rs.decides for rs in snap.rulesets):
+            reasons.append(Reason("no-rules-in-force", "input", Outcome.FLAGGED, "", "", "", "", "date",
+                                  (f"date {self.day.isoformat()}",),
+                                  f"no ruleset that judges shipments is in force on {self.day.isoformat()}: nothing "
+                                  "here can clear this shipment"))
+            actions.append(Action("provide-fact", "judge it under rules in force on its date, or load rulesets "
+                                  "that cover that date", "no-rules-in-force", ""))
+            outcomes.append(Outcome.FLAGGED)
+
         met, unknown_classes = classify(snap, facts)
         classes = {c.meta.id for c in met}
         reasons.extend(_reason(c.meta, "classification", None, self.why(c.cond)) for c in met)
@@ -274,6 +344,7 @@ class _Judge:
             outcomes.append(outcome)
             by_jurisdiction.setdefault(rs.version.jurisdiction, []).append(outcome)
             used.append(rs.used[outcome])
+        self.licence_reasons()
         unique_actions = sorted(set(actions), key=lambda a: (a.ruleset, a.rule, a.kind, a.detail))
         return Judgment(
             Outcome.strictest(outcomes), tuple(sorted(classes)), Verdict.sort_reasons(reasons), tuple(unique_actions),
@@ -341,7 +412,7 @@ class _Judge:
         for owner, a in routes:
             if a.pred(facts) is not True:
                 continue
-            if a.licence and not licences_for(facts["licences"], owner.version.jurisdiction):
+            if a.licence and not self.licence_clears(owner.version.jurisdiction, meta.id):
                 continue
             missing = [e for e in a.evidence if e not in facts["evidence"]]
             (pending.append((a, missing)) if missing else cleared.append(a))
@@ -385,6 +456,47 @@ class _Judge:
             detail += f" (review policy: {policy.replace('_', ' ')})"
         actions.append(Action("obtain-licence", detail, meta.id, ruleset_id))
         return Outcome.BLOCKED
+
+    def licence_clears(self, jurisdiction: str, control: str) -> bool:
+        """Whether a licence of *jurisdiction* named in the transaction clears *control*."""
+        held = [lic for lic in self.tx.licences if jurisdiction_of(lic)[0] == jurisdiction]
+        if not held:
+            return False
+        lic_ctx = self.licensing
+        if not lic_ctx.checked:
+            self.unverified.update(held)
+            return True
+        for lic in held:
+            record = lic_ctx.register.get(lic) if lic_ctx.register is not None else None
+            if record is None:
+                self.licence_notes[lic] = f"licence `{lic}` is not in the licence register, so it clears nothing"
+                continue
+            why = record.why_not(self.tx, self.facts, control, self.day, lic_ctx.used(lic) if lic_ctx.used else 0)
+            if why is None:
+                self.used_licences.add(lic)
+                if lic_ctx.on_use is not None:
+                    lic_ctx.on_use(lic)
+                return True
+            self.licence_notes[lic] = f"licence `{lic}` {why}, so it does not clear `{control}`"
+        return False
+
+    def licence_reasons(self) -> None:
+        for lic in sorted(self.unverified):
+            self.reasons.append(Reason(
+                "unverified-licence", "input", None, "", "", jurisdiction_of(lic)[0], "", "licences", (lic,),
+                f"licence `{lic}` was taken as the user's assertion: no licence register is loaded, so whether "
+                "it covers this shipment was not checked"))
+        for lic, note in sorted(self.licence_notes.items()):
+            if lic not in self.used_licences:
+                self.reasons.append(Reason("licence-not-clearing", "input", None, "", "", jurisdiction_of(lic)[0],
+                                           "", "licences", (lic,), note))
+        register = self.licensing.register
+        for lic in sorted(self.used_licences):
+            record = register.get(lic) if register is not None else None
+            if record is not None and record.conditions:
+                self.reasons.append(Reason("licence-conditions", "input", None, "", "", record.jurisdiction, "",
+                                           "licences", (lic,), f"licence `{lic}` carries conditions: "
+                                           + "; ".join(record.conditions)))
 
     def count(self, meta: Meta, kind: str, quota_routes: list[CAuthorization], shown: list[str],
               message: str) -> Outcome:
@@ -496,12 +608,7 @@ def _review(rs: RulesetSnapshot, control: CControl, facts: Mapping[str, Any]) ->
 
 def licences_for(licences: Iterable[str], jurisdiction: str) -> bool:
     """Whether a licence counts for *jurisdiction*: ``MY:STP-1`` for MY; unprefixed licences for US."""
-    for lic in licences:
-        head, sep, _ = lic.partition(":")
-        scoped = sep and len(head) == 2 and head.isalpha() and head.isupper()
-        if (scoped and head == jurisdiction) or (not scoped and jurisdiction == "US"):
-            return True
-    return False
+    return any(jurisdiction_of(lic)[0] == jurisdiction for lic in licences)
 
 
 def listed_share(owners: Iterable[Any], rs: RulesetSnapshot, factor: float,

@@ -13,6 +13,7 @@ reads.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -23,6 +24,7 @@ from pydantic import (
     PositiveInt,
     ValidationError,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
@@ -313,6 +315,62 @@ class OwnershipRule(_Rule):
     """`inherit`: the party takes the most restrictive owner's effect; `flag`: a red flag for review."""
 
 
+class Pattern(_Rule):
+    """A red flag the monitor raises from the ledger: something one order alone does not show."""
+
+    id: Identifier
+    """Rule id."""
+    kind: Literal["split-orders", "cumulative-volume", "reseller-fanout"]
+    """`split-orders`: orders for one end user, each under `threshold` units, that add up to it within the
+    window; `cumulative-volume`: one buyer's units within the window reach `threshold` although no single
+    order does; `reseller-fanout`: one end user behind `resellers` or more buyers within the window."""
+    window_days: PositiveInt = 30
+    """How far back the ledger is read."""
+    threshold: PositiveInt | None = None
+    """Units (split-orders, cumulative-volume)."""
+    orders: PositiveInt = 2
+    """How many orders make a split (split-orders)."""
+    resellers: PositiveInt = 2
+    """How many distinct buyers make a fan-out (reseller-fanout)."""
+    classes: list[Identifier] = []
+    """The item classes watched (every item when empty)."""
+    cleared_by: list[str] = ["kyc_reviewed"]
+    """Evidence names that show the pattern was reviewed; with one, the order is noted, not flagged."""
+    action: str | None = None
+    """What the person reviewing should do."""
+    message: str | None = None
+    """One-line summary shown in verdict reasons."""
+
+    @model_validator(mode="after")
+    def _needs_threshold(self) -> Pattern:
+        if self.kind != "reseller-fanout" and self.threshold is None:
+            raise ValueError(f"a `{self.kind}` pattern needs a `threshold`")
+        return self
+
+
+class LicenceFormat(_Model):
+    """What a licence number of this ruleset's jurisdiction looks like. A licence that does not match
+    any format of its jurisdiction is an input error, never a clearance."""
+
+    pattern: str = Field(min_length=1)
+    """A regular expression the whole number (after any `XX:` jurisdiction prefix) must match."""
+    citation: str = Field(min_length=1)
+    """Where the format comes from."""
+    uncertain: bool = False
+    """True when the format rests on one secondary source or is a stated choice."""
+    note: str | None = None
+    """Free text for reviewers."""
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, v: str) -> str:
+        try:
+            re.compile(v)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        return v
+
+
 class ScreeningSettings(_Model):
     """Thresholds for name screening against this ruleset's parties."""
 
@@ -392,6 +450,10 @@ class Ruleset(_Model):
     """Free text for reviewers."""
     screening: ScreeningSettings | None = None
     """Name-screening thresholds for this ruleset's parties."""
+    licence_formats: list[LicenceFormat] = []
+    """What licence numbers of this ruleset's jurisdiction look like."""
+    patterns: list[Pattern] = []
+    """Red flags the monitor raises across orders (from its ledger)."""
     scope: Condition | None = None
     """The transactions this ruleset speaks about (e.g. `{ship_from: MY}`); others it does not judge."""
     groups: list[Group] = []
@@ -432,13 +494,14 @@ SECTIONS: tuple[str, ...] = (
     "flags",
     "parties",
     "ownership_rules",
+    "patterns",
     "properties",
 )
 """The list sections whose entries carry ids; amendments patch these by id."""
 
 DATED_SECTIONS: tuple[str, ...] = (
     "equivalents", "classifications", "controls", "review_policies", "authorizations", "flags", "parties",
-    "ownership_rules",
+    "ownership_rules", "patterns",
 )
 """The sections whose entries are in force for a window of their own."""
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from .compiler import CAuthorization, RulesetSnapshot, Snapshot
 from .conditions import FIELDS, All, AnyOf, Cond, FieldType, Not, Test, country_members
-from .judging import ROLES, licences_for, listed_share, receiving_places, routes_for
+from .judging import ROLES, has_mixed_script_names, licences_for, listed_share, receiving_places, routes_for
 from .screening import name_keys
 from .screening import search_undated as undated
 from .verdict import Outcome, RulesetUsed
@@ -239,7 +239,10 @@ class _Gen:
             self.ruleset(k, rs, out)
         self.emit(1, f"return (CLS, ({', '.join(outs)}{',' if len(outs) == 1 else ''}))")
 
-        head: list[str] = ["def decide(tx, day):", "    item = tx.item",
+        head: list[str] = ["def decide(tx, day):"]
+        if not any(rs.decides for rs in snap.rulesets):
+            head.append("    return None  # no rules in force: the interpreter says so")
+        head += ["    if MIXED(tx):", "        return None", "    item = tx.item",
                            "    if item.__class__ is str:",
                            "        it = ITEMS.get(item)",
                            "        if it is None:",
@@ -393,7 +396,7 @@ def build_plan(snap: Snapshot) -> Plan:
     source = gen.build()
     namespace: dict[str, Any] = {
         **gen.consts, "NOT": _NOT, "ITEMS": snap.items, "KEY": name_keys,
-        "RECV": receiving_places, "LICFOR": licences_for,
+        "RECV": receiving_places, "LICFOR": licences_for, "MIXED": has_mixed_script_names,
     }
     code = compile(source, f"<exportrules plan {snap.start}..{snap.end}>", "exec")
     exec(code, namespace)  # generated from validated, structured rules: no user text is ever code

@@ -32,8 +32,17 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 __all__ = [
-    "Candidate", "NameIndex", "ScreeningThresholds", "clear_caches", "name_keys", "name_parts", "name_tokens",
-    "normalize_name", "search_undated",
+    "Candidate",
+    "NameIndex",
+    "ScreeningThresholds",
+    "clear_caches",
+    "fold_homoglyphs",
+    "mixed_script_words",
+    "name_keys",
+    "name_parts",
+    "name_tokens",
+    "normalize_name",
+    "search_undated",
 ]
 
 _T = TypeVar("_T")
@@ -114,10 +123,62 @@ def _word(raw: str) -> str:
     return "" if not word or word in _DROP or _near_dropped(word) else word
 
 
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _script(ch: str) -> str:
+    if ch.isascii():
+        return "LATIN" if ch.isalpha() else ""
+    if not ch.isalpha():
+        return ""
+    try:
+        return unicodedata.name(ch).split(" ", 1)[0]
+    except ValueError:
+        return ""
+
+
+@lru_cache(maxsize=8192)
+def mixed_script_words(name: str) -> tuple[str, ...]:
+    """Words of *name* whose letters come from more than one script (``Huаwei`` with a Cyrillic ``а``):
+    the mark of a homoglyph, never of an honest name. Words of different scripts side by side
+    (``华为 Huawei``) are fine."""
+    if name.isascii():
+        return ()
+    return tuple(w for w in _WORD.findall(unicodedata.normalize("NFKC", name))
+                 if len({sc for ch in w if (sc := _script(ch))}) > 1)
+
+
+def _latin_lookalike(ch: str) -> str:
+    """The Latin letter *ch* is a homoglyph of (Unicode's confusables data), or *ch* itself."""
+    from confusable_homoglyphs import confusables  # loaded only for names that need it
+
+    found: list[dict[str, Any]] = confusables.is_confusable(ch, preferred_aliases=["latin"], greedy=True) or []
+    for entry in found:
+        for glyph in entry.get("homoglyphs", ()):
+            c = str(glyph.get("c", ""))
+            if len(c) == 1 and c.isascii() and c.isalpha():
+                return c
+    return ch
+
+
+def fold_homoglyphs(text: str) -> str:
+    """*text* with the letters of mixed-script words that look like Latin ones replaced by them."""
+    def fold(m: re.Match[str]) -> str:
+        w = m.group(0)
+        if len({sc for ch in w if (sc := _script(ch))}) < 2:
+            return w
+        return "".join(ch if ch.isascii() else _latin_lookalike(ch) for ch in w)
+
+    return _WORD.sub(fold, text)
+
+
 def name_tokens(name: str) -> tuple[str, ...]:
-    """The distinctive tokens of a name, in order."""
-    # NFKC and the CJK rules change nothing in ASCII text
-    text = name.lower() if name.isascii() else _CJK.sub(_cjk, unicodedata.normalize("NFKC", name).casefold())
+    """The distinctive tokens of a name, in order (homoglyphs of Latin letters folded first)."""
+    # NFKC, homoglyphs and the CJK rules change nothing in ASCII text
+    if name.isascii():
+        text = name.lower()
+    else:
+        text = _CJK.sub(_cjk, fold_homoglyphs(unicodedata.normalize("NFKC", name)).casefold())
     if "&" in text:
         text = text.replace("&", " and ")
     out = [w for raw in _PUNCT.sub(" ", text).replace("_", " ").split() if (w := _word(raw))]
@@ -351,6 +412,7 @@ def clear_caches() -> None:
     search_undated.cache_clear()
     _token_postings.cache_clear()
     name_parts.cache_clear()
+    mixed_script_words.cache_clear()
     _word.cache_clear()
     _near_dropped.cache_clear()
 

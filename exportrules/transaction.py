@@ -31,42 +31,66 @@ from .screening import normalize_name
 
 __all__ = ["ItemSpec", "Owner", "Party", "Transaction", "parse_date", "parse_transaction", "read_transaction"]
 
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+_YEAR = re.compile(r"(?<![0-9])[0-9]{4}(?![0-9])")
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2200, 12, 31)
+"""Dates outside this range are refused (they are typing slips, not export dates)."""
 
 
 def parse_date(value: Any) -> dt.date:
-    """A calendar date from a date, an ISO string, or a looser but unambiguous string.
+    """A calendar date from a date, an ISO string, or an unambiguous long form.
 
-    ``2026-03-01`` and ``1 March 2026`` are accepted; ``03/04/2026`` is refused
-    because day-first and month-first readings differ.
+    ``2026-03-01``, ``1 March 2026`` and ``March 1, 2026`` are accepted. Refused: a form
+    whose day and month could be swapped (``03/04/2026``), a two-digit year (``24-06-01``),
+    a bare year or a month without a day (``2026``, ``March 2026``), digits of other scripts,
+    and dates before 1900 or after 2200.
 
     Raises:
-        ValueError: when the text is not a date or is ambiguous.
+        ValueError: when the text is not a full, unambiguous date.
     """
     if isinstance(value, dt.datetime):
-        return value.date()
+        return _in_range(value.date())
     if isinstance(value, dt.date):
-        return value
+        return _in_range(value)
     if not isinstance(value, str) or not value.strip():
         raise ValueError("expected a date such as 2026-03-01")
     text = value.strip()
     if _ISO_DATE.match(text):
-        return dt.date.fromisoformat(text)
+        try:
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"`{text}` is not a calendar date") from None
+        return _in_range(day)
+    if not text.isascii():
+        raise ValueError(f"`{text}` is not a date; write YYYY-MM-DD with ASCII digits")
     if text[:4].isdigit() and text[4:5] == "-":  # ISO 8601 with a time part: year first, unambiguous
         try:
-            return dt.datetime.fromisoformat(text).date()
+            return _in_range(dt.datetime.fromisoformat(text).date())
         except ValueError:
             pass
+    if len(_YEAR.findall(text)) != 1:
+        raise ValueError(f"`{text}` has no four-digit year; write YYYY-MM-DD")
     try:
-        month_first = date_parser.parse(text, dayfirst=False, default=dt.datetime(1, 1, 1))
+        # Read it twice with different defaults: a part the text does not give comes out different.
+        a = date_parser.parse(text, dayfirst=False, default=dt.datetime(1, 1, 1))
+        b = date_parser.parse(text, dayfirst=False, default=dt.datetime(2, 2, 2))
         day_first = date_parser.parse(text, dayfirst=True, default=dt.datetime(1, 1, 1))
     except (ValueError, OverflowError):
         raise ValueError(f"`{text}` is not a date; write YYYY-MM-DD") from None
-    if month_first != day_first:
+    if (a.year, a.month, a.day) != (b.year, b.month, b.day):
+        raise ValueError(f"`{text}` is not a full date (year, month and day); write YYYY-MM-DD")
+    if a != day_first:
         raise ValueError(f"`{text}` is ambiguous (day and month could be swapped); write YYYY-MM-DD")
-    if month_first.year == 1:
-        raise ValueError(f"`{text}` has no year; write YYYY-MM-DD")
-    return month_first.date()
+    return _in_range(a.date())
+
+
+def _in_range(day: dt.date) -> dt.date:
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValueError(f"{day.isoformat()} is outside {EARLIEST_DATE.isoformat()}..{LATEST_DATE.isoformat()}")
+    return day
 
 
 def _country(value: Any) -> Any:
@@ -346,8 +370,10 @@ def _fast_transaction(data: dict[str, Any]) -> Transaction | None:
         return None
     values: dict[str, Any] = {"id": tx_id}
     try:
-        values["date"] = dt.date.fromisoformat(date)
+        values["date"] = day = dt.date.fromisoformat(date)
     except ValueError:
+        return None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
         return None
     values.update(item=item, quantity=quantity, ship_from=ship_from, destination=dest)
     for role in _ROLES:

@@ -24,7 +24,7 @@ from exportrules.monitor import Ledger, Monitor
 from .conftest import Run
 
 G42 = {"date": "2025-12-01", "item": "nvidia-gb300", "destination": "AE", "buyer": {"name": "G42", "country": "AE"},
-       "licences": ["D1234567"]}
+       "licences": ["D1234567"], "evidence": ["kyc_reviewed"]}  # the volume patterns were reviewed
 
 
 @pytest.fixture
@@ -117,7 +117,8 @@ print("ready", flush=True)
 i = 0
 while True:
     m.record({"id": f"k{i}", "date": "2025-12-01", "item": "nvidia-gb300", "destination": "AE",
-              "buyer": {"name": "G42", "country": "AE"}, "licences": ["D1"], "quantity": 3})
+              "buyer": {"name": "G42", "country": "AE"}, "licences": ["D1"], "quantity": 3,
+              "evidence": ["kyc_reviewed"]})
     i += 1
 """
 

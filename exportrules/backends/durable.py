@@ -44,7 +44,7 @@ from ..compiler import RulesetSnapshot, Snapshot
 from ..conditions import FIELDS, All, AnyOf, Cond, FieldType, Not, Test, country_members
 from ..diagnostics import Diagnostic
 from ..errors import BackendUnavailable
-from ..judging import Judgment, QuotaHook, judge_full
+from ..judging import Judgment, Licensing, QuotaHook, judge_full
 from ..screening import name_keys
 
 __all__ = ["DurableMatcher"]
@@ -263,12 +263,13 @@ class DurableMatcher:
         self._ids = itertools.count()
         self._state: dict[str, Any] = {}
 
-    def judge(self, snap: Snapshot, tx: Any, day: dt.date, quota: QuotaHook | None) -> Judgment:
+    def judge(self, snap: Snapshot, tx: Any, day: dt.date, quota: QuotaHook | None,
+              licensing: Licensing | None = None) -> Judgment:
         """Judge *tx* with conditions answered by the Rete network (one call at a time)."""
         with _LOCK:
             wired, first, second = self._wire(snap)
             self._state = {"facts": None, "phase1": None, "phase2": None, "first": first, "second": second}
-            return judge_full(wired, tx, day, quota=quota)
+            return judge_full(wired, tx, day, quota=quota, licensing=licensing)
 
     def close(self) -> None:
         """Delete this matcher's rulesets from the durable_rules engine."""
