@@ -79,7 +79,7 @@ def as_transaction(t: Flat) -> dict[str, Any]:
 def exportrules_engine() -> Any:
     import exportrules
 
-    return exportrules.load(HERE / "shared_policy" / "bench")
+    return exportrules.load(HERE / "shared_policy")
 
 
 # ------------------------------------------------------------------ zen-engine

@@ -13,16 +13,17 @@ import bisect
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import Diagnostic, ValidationResult, did_you_mean
+from .diagnostics import Diagnostic, Severity, ValidationResult, did_you_mean
 from .listdata import read_parties
 from .loader import LoadFailure, iter_ruleset_files, load_path
-from .model import DATED_SECTIONS, SECTIONS, Ruleset, entry_window, parse_ruleset
+from .model import DATED_SECTIONS, SECTIONS, Ruleset, entry_window, parse_ruleset, raw_condition_problems
 from .source import Path_, SourceMap
 from .validator import Namespace, validate
 
@@ -223,8 +224,13 @@ def load_catalog(root: Path | None = None) -> tuple[Catalog | None, ValidationRe
         return None, ValidationResult.from_diagnostics(
             [Diagnostic("unknown-ruleset", f"`{root}` is not a directory of rulesets")]
         )
+    real_root = root.resolve()
     for path in iter_ruleset_files(root):
         name = f"{prefix}/{path.relative_to(root).as_posix()}"
+        if not path.resolve().is_relative_to(real_root):
+            found.append(Diagnostic("outside-directory", f"{name} leads out of the ruleset directory (a symbolic "
+                                    "link); it is not read"))
+            continue
         try:
             doc = load_path(path, name=name)
         except LoadFailure as exc:
@@ -232,7 +238,10 @@ def load_catalog(root: Path | None = None) -> tuple[Catalog | None, ValidationRe
             continue
         model, problems = parse_ruleset(doc)
         found.extend(problems)
-        if model is not None:
+        if model is None:
+            found.extend(raw_condition_problems(doc))  # a schema error must not hide the other errors
+        else:
+            found.extend(_path_mismatch(model, path.relative_to(root), doc))
             extra: dict[tuple[str, str], Origin] = {}
             listed: dict[str, str] = {}
             if model.parties_from:
@@ -250,6 +259,21 @@ def load_catalog(root: Path | None = None) -> tuple[Catalog | None, ValidationRe
     if not result.ok:
         return None, result
     return Catalog(root, versions, result.warnings), result
+
+
+_VERSION_NAME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _path_mismatch(model: Ruleset, relative: Path, doc: Any) -> list[Diagnostic]:
+    """A warning when a file named as a version (``YYYY-MM-DD.yaml``) is not at
+    ``<ruleset id>/<version>.yaml``: its name or folder then says something it does not hold."""
+    want = f"{model.ruleset}/{model.version.isoformat()}"
+    got = relative.with_suffix("").as_posix()
+    if got == want or not _VERSION_NAME.match(relative.stem):
+        return []
+    return [Diagnostic("path-mismatch", f"this file holds `{model.ruleset}` version {model.version.isoformat()} but "
+                       f"sits at `{relative.as_posix()}`; keep it at `{want}{relative.suffix}`",
+                       doc.source_map.span_for(("ruleset",)), severity=Severity.WARNING)]
 
 
 def _with_list_files(model: Ruleset, base: Path, root: Path, name: str) \

@@ -50,6 +50,9 @@ DiagnosticCode = Literal[
     "invalid-transaction",
     "ledger-failure",
     "ledger-conflict",
+    "nesting-limit",
+    "path-mismatch",
+    "outside-directory",
 ]
 """Every code a diagnostic can carry; listed with explanations in ``docs/diagnostics.md``."""
 

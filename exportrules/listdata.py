@@ -50,7 +50,7 @@ def read_parties(ref: str, *, base: Path, root: Path, name: str) \
     except (OSError, RuntimeError):
         return [], None, [Diagnostic("invalid-value", f"`parties_from`: no list file `{ref}` beside {name}")], ""
     if not resolved.is_relative_to(root.resolve()):
-        return [], None, [Diagnostic("invalid-value", f"`parties_from`: `{ref}` lies outside the ruleset "
+        return [], None, [Diagnostic("outside-directory", f"`parties_from`: `{ref}` lies outside the ruleset "
                                      "directory")], ""
     if resolved.stat().st_size > MAX_LIST_BYTES:
         return [], None, [Diagnostic("file-too-large", f"{shown} is larger than {MAX_LIST_BYTES} bytes")], ""

@@ -26,7 +26,10 @@ from .diagnostics import Diagnostic
 from .source import Path_, SourceMap, Span
 
 __all__ = [
+    "EARLIEST_DATE",
+    "LATEST_DATE",
     "MAX_ALIASES",
+    "MAX_DEPTH",
     "MAX_FILE_BYTES",
     "MAX_NODES",
     "Document",
@@ -41,6 +44,11 @@ MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_NODES = 200_000
 """Most YAML nodes a document may expand to, counting alias expansion."""
 MAX_ALIASES = 100
+MAX_DEPTH = 64
+"""Deeper nesting is refused (with its location) before anything recurses over it."""
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2200, 12, 31)
+"""Dates outside this range are refused: they are typing slips, and far-future dates break date arithmetic."""
 """Most alias references in one document."""
 
 _BOOL = "tag:yaml.org,2002:bool"
@@ -115,6 +123,9 @@ class _Walker:
         return Span(self.name, start.line + 1, start.column + 1, end.line + 1, end.column + 1, text)
 
     def walk(self, node: yaml.Node, path: Path_) -> Any:
+        if len(path) > MAX_DEPTH:
+            raise LoadFailure([Diagnostic("nesting-limit", f"nested more than {MAX_DEPTH} levels deep",
+                                          self.span(node), path=_dotted(path))])
         self.count += 1
         if self.count > MAX_NODES:
             raise LoadFailure(
@@ -168,13 +179,22 @@ class _Walker:
             if m is None:
                 return value  # a timestamp with a time part stays text; fields decide
             try:
-                return dt.date(int(m[1]), int(m[2]), int(m[3]))
+                day = dt.date(int(m[1]), int(m[2]), int(m[3]))
             except ValueError:
+                day = None
+            if day is not None and not EARLIEST_DATE <= day <= LATEST_DATE:
                 self.problems.append(
-                    Diagnostic("invalid-date", f"`{value}` is not a calendar date", self.span(node),
-                               path=_dotted(path or ()))
+                    Diagnostic("invalid-date", f"`{value}` is outside {EARLIEST_DATE}..{LATEST_DATE}",
+                               self.span(node), path=_dotted(path or ()))
                 )
                 return value
+            if day is not None:
+                return day
+            self.problems.append(
+                Diagnostic("invalid-date", f"`{value}` is not a calendar date", self.span(node),
+                           path=_dotted(path or ()))
+            )
+            return value
         if tag == "tag:yaml.org,2002:str":
             return value
         loader = _ScalarLoader("")

@@ -17,6 +17,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -29,7 +30,7 @@ from pydantic import (
 )
 
 from .diagnostics import Diagnostic, DiagnosticCode, did_you_mean
-from .loader import Document
+from .loader import EARLIEST_DATE, LATEST_DATE, Document
 
 __all__ = [
     "SECTIONS",
@@ -65,6 +66,15 @@ _CONDITION_SCHEMA: dict[str, Any] = {
     "minProperties": 1,
 }
 
+def _sane(day: dt.date) -> dt.date:
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValueError(f"{day.isoformat()} is outside {EARLIEST_DATE.isoformat()}..{LATEST_DATE.isoformat()}")
+    return day
+
+
+RuleDate = Annotated[dt.date, AfterValidator(_sane)]
+"""A date in a ruleset: within 1900-01-01..2200-12-31."""
+
 Condition = Annotated[dict[str, Any], WithJsonSchema(_CONDITION_SCHEMA)]
 """A structured condition; parsed and checked by :mod:`exportrules.conditions`."""
 
@@ -87,9 +97,9 @@ class _Model(BaseModel):
 
 
 class _Dated(_Model):
-    since: dt.date | None = None
+    since: RuleDate | None = None
     """First day in force; the version's effective date when absent."""
-    until: dt.date | None = None
+    until: RuleDate | None = None
     """Last day in force (inclusive); open-ended when absent."""
 
 
@@ -292,7 +302,7 @@ class Party(_Rule):
     """Other names it is known by."""
     country: CountryCode | None = None
     """Country of the listed address."""
-    listed: dt.date
+    listed: RuleDate
     """Date the listing took effect."""
     effect: Literal["prohibited", "licence", "flag"]
     """What a match does: `prohibited` blocks, `licence` blocks unless an authorization covers it, `flag` flags."""
@@ -430,17 +440,17 @@ class Ruleset(_Model):
     """Human-readable title."""
     jurisdiction: str = Field(min_length=1)
     """Whose rules these are: `US`, `CN`, `MY`, … or `INTL` for coalitions."""
-    version: dt.date
+    version: RuleDate
     """Versions of one ruleset order by this date."""
-    effective: dt.date
+    effective: RuleDate
     """In force from this date until the next version's effective date."""
-    published: dt.date | None = None
+    published: RuleDate | None = None
     """Publication date of the source."""
     citation: str = Field(min_length=1)
     """The source of this version (e.g. `88 FR 73458`)."""
     uncertain: bool = False
     """True when the whole version rests on one secondary source."""
-    amends: dt.date | None = None
+    amends: RuleDate | None = None
     """When set, this file is a patch on that version: entries add or replace by id."""
     remove: list[Identifier] = []
     """With `amends`: ids of entries to drop from the amended version."""
@@ -559,6 +569,33 @@ def _clean_loc(loc: tuple[str | int, ...], data: Any) -> tuple[str | int, ...]:
             node = None
         # anything else is a branch label such as `_OutcomeSet` or `literal['blocked']`
     return tuple(out)
+
+
+_CONDITION_KEYS = {"classifications": ("when", "unless"), "controls": ("when",), "review_policies": ("when",),
+                   "authorizations": ("when",), "flags": ("when",)}
+
+
+def raw_condition_problems(doc: Document) -> list[Diagnostic]:
+    """The problems of the conditions in a document whose shape is otherwise wrong, so a schema error
+    does not hide them (groups are not checked here: they need the whole catalog)."""
+    from .conditions import parse_condition  # conditions do not import the model; kept local to stay so
+
+    data = doc.data
+    if not isinstance(data, dict):
+        return []
+    found: list[Diagnostic] = []
+    if data.get("scope") is not None:
+        found.extend(parse_condition(data["scope"], ("scope",), source=doc.source_map)[1])
+    for section, keys in _CONDITION_KEYS.items():
+        entries = data.get(section)
+        if not isinstance(entries, list):
+            continue
+        for i, entry in enumerate(entries):
+            if isinstance(entry, dict):
+                for key in keys:
+                    if entry.get(key) is not None:
+                        found.extend(parse_condition(entry[key], (section, i, key), source=doc.source_map)[1])
+    return found
 
 
 def parse_ruleset(doc: Document) -> tuple[Ruleset | None, list[Diagnostic]]:
