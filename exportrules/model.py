@@ -31,6 +31,7 @@ from pydantic import (
 
 from .diagnostics import Diagnostic, DiagnosticCode, did_you_mean
 from .loader import EARLIEST_DATE, LATEST_DATE, Document
+from .source import Span
 
 __all__ = [
     "SECTIONS",
@@ -605,8 +606,9 @@ def parse_ruleset(doc: Document) -> tuple[Ruleset | None, list[Diagnostic]]:
     each pointing at the file, line and column of the offending node.
     """
     if not isinstance(doc.data, dict):
-        span = doc.source_map.span_for(())
-        return None, [Diagnostic("invalid-value", "a ruleset file must be a mapping", span)]
+        where = doc.source_map.span_for(()) or Span(doc.source_map.file, 1, 1, 1, 1)
+        what = "is empty" if doc.data is None else "must be a mapping"
+        return None, [Diagnostic("invalid-value", f"{doc.source_map.file}: a ruleset file {what}", where)]
     try:
         return Ruleset.model_validate(doc.data), []
     except ValidationError as exc:

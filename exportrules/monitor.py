@@ -131,15 +131,21 @@ class Ledger:
             if readonly:
                 if not self.path.is_file():
                     raise sqlite3.OperationalError("no such file")
-                self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout,
+                # A ledger closed cleanly has no write-ahead log: read it as immutable, which creates no
+                # -wal/-shm files beside it. One in use has them already; read it through them.
+                in_use = self.path.with_name(self.path.name + "-wal").exists()
+                mode = "mode=ro" if in_use else "mode=ro&immutable=1"
+                self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?{mode}", uri=True, timeout=timeout,
                                            isolation_level=None, check_same_thread=False)
                 self._db.execute("PRAGMA query_only=ON")
                 self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
                 return
             self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
             self._db.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
-            self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
+            if self._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+                return  # set up already: opening takes no lock
+            self._db.execute("PRAGMA journal_mode=WAL")
             with self.write() as db:
                 version = db.execute("PRAGMA user_version").fetchone()[0]
                 old = db.execute("SELECT 1 FROM sqlite_master WHERE name='shipments'").fetchone() is not None

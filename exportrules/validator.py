@@ -190,6 +190,10 @@ class _Checker:
                     self.at("unknown-class", f"control `{c.id}`: unknown class `{cls}`", ("controls", i, "classes", j),
                             help=did_you_mean(cls, classes))
         for i, a in enumerate(self.rs.authorizations):
+            for j, key in enumerate(a.quota.key if a.quota is not None else ()):
+                if key not in FIELDS:
+                    self.at("invalid-value", f"authorization `{a.id}`: quota key `{key}` is not a transaction field",
+                            ("authorizations", i, "quota", "key", j), help=did_you_mean(key, FIELDS))
             for j, target in enumerate(a.covers):
                 path = ("authorizations", i, "covers", j)
                 if target == "parties" or target in parties:
