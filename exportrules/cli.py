@@ -101,10 +101,17 @@ def _fail_invalid(diags: tuple[Diagnostic, ...] | list[Diagnostic], fmt: Format)
     raise typer.Exit(ExitCode.INVALID)
 
 
-def _load(rulesets: Path | None, fmt: Format) -> Engine:
+LicencesOpt = Annotated[
+    Path | None, typer.Option("--licences", help="A licence register (YAML or JSON): licences clear only what their "
+                              "records cover.")
+]
+StrictOpt = Annotated[bool, typer.Option("--strict-licences", help="Without a register, licences clear nothing.")]
+
+
+def _load(rulesets: Path | None, fmt: Format, licences: Path | None = None, strict: bool = False) -> Engine:
     try:
-        return load(rulesets)
-    except RulesetInvalid as exc:
+        return load(rulesets, licences=licences, strict_licences=strict)
+    except (RulesetInvalid, TransactionInvalid) as exc:
         _fail_invalid(exc.diagnostics, fmt)
         raise  # unreachable
 
@@ -233,10 +240,12 @@ def judge(
     source: Annotated[str, typer.Argument(help="Transaction JSON file, JSON Lines file, or - for stdin.")] = "-",
     rulesets: RulesetsOpt = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Judge under the rules in force on this date.")] = None,
+    licences: LicencesOpt = None,
+    strict_licences: StrictOpt = False,
     fmt: FormatOpt = Format.text,
 ) -> None:
     """Judge one transaction (a JSON object) or many (JSON Lines); one verdict per transaction."""
-    engine = _load(rulesets, fmt)
+    engine = _load(rulesets, fmt, licences, strict_licences)
     try:
         day = parse_date(as_of) if as_of is not None else None
     except ValueError as exc:
@@ -245,7 +254,13 @@ def judge(
     batch = _Batch(source, fmt)
     worst = Outcome.PERMITTED
     for tx in batch:
-        verdict = engine.judge(tx, as_of=day)
+        try:
+            verdict = engine.judge(tx, as_of=day)
+        except TransactionInvalid as exc:  # e.g. a placeholder licence: reported with its line, the rest judged
+            batch.invalid = True
+            where = "" if batch.single else f"line {batch.line}: "
+            batch.report(batch.line, [{**d.to_dict(), "message": where + d.message} for d in exc.diagnostics])
+            continue
         worst = Outcome.strictest([worst, verdict.outcome])
         if fmt is Format.json:
             _json(verdict.to_json(indent=2 if batch.single else None))
@@ -392,12 +407,14 @@ def record(
     source: Annotated[str, typer.Argument(help="Transaction JSON or JSON Lines file, or - for stdin.")],
     ledger: Annotated[Path, typer.Option("--ledger", help="The SQLite ledger file (created if missing).")],
     rulesets: RulesetsOpt = None,
+    licences: LicencesOpt = None,
+    strict_licences: StrictOpt = False,
     fmt: FormatOpt = Format.text,
 ) -> None:
-    """Judge shipments with quotas counted in a ledger, and record those that may ship."""
+    """Judge shipments with quotas, licences and red-flag patterns counted in a ledger; record those that may ship."""
     from .monitor import Ledger, Monitor
 
-    engine = _load(rulesets, fmt)
+    engine = _load(rulesets, fmt, licences, strict_licences)
     monitor = Monitor(engine, Ledger(ledger))
     batch = _Batch(source, fmt)
     worst = Outcome.PERMITTED
@@ -408,7 +425,7 @@ def record(
         except TransactionInvalid as exc:  # e.g. no id: report it with its line, go on with the rest
             batch.invalid = True
             where = "" if batch.single else f"line {batch.line}: "
-            batch.report(batch.line, [{"code": d.code, "message": where + d.message} for d in exc.diagnostics])
+            batch.report(batch.line, [{**d.to_dict(), "message": where + d.message} for d in exc.diagnostics])
             continue
         conflicts |= result.conflict is not None
         worst = Outcome.strictest([worst, result.verdict.outcome])

@@ -149,6 +149,10 @@ class LicenceRegister:
         for r in records:
             self.records[(r.jurisdiction, r.number)] = r
 
+    def add(self, record: LicenceRecord) -> None:
+        """Add or replace a record (safe while other threads judge: the mapping is replaced, not changed)."""
+        self.records = {**self.records, (record.jurisdiction, record.number): record}
+
     def get(self, licence: str) -> LicenceRecord | None:
         """The record for a licence string as a transaction gives it (``MY:…`` or a US number)."""
         return self.records.get(jurisdiction_of(licence))

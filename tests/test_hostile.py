@@ -192,6 +192,52 @@ def test_the_monitor_depletes_a_registered_licence(tmp_path: Path) -> None:
     assert {t["quota"]: t["quantity"] for t in m.ledger.totals()}["licence:US:D7654321"] == 100
 
 
+def test_licences_under_eight_threads_never_overshoot(tmp_path: Path) -> None:
+    register = _register(quantity=1000, valid_until=None)
+    engine = exportrules.load(licences=register)
+    m = Monitor(engine, Ledger(tmp_path / "l.sqlite"))
+    tx = {**DE, "item": "nvidia-h100-sxm", "destination": "CN", "licences": ["D7654321"],
+          "evidence": ["kyc_reviewed"]}  # many small orders from one buyer: the split-order pattern was reviewed
+    recorded: list[bool] = []
+
+    def work(k: int) -> None:
+        for i in range(10):
+            recorded.append(m.record({**tx, "id": f"t{k}-{i}", "quantity": 30}).recorded)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(recorded) == 33  # 80 attempts of 30 against 1,000 units: 33 fit
+    assert {t["quota"]: t["quantity"] for t in m.ledger.totals()}["licence:US:D7654321"] == 990
+    register.add(LicenceRecord.model_validate({"number": "D7654321", "destinations": ["CN"], "quantity": 2000,
+                                               "valid_from": "2024-01-01"}))
+    assert m.record({**tx, "id": "after-amendment", "quantity": 30}).recorded
+
+
+def test_a_full_ledger_is_a_ledger_error_and_records_nothing(tmp_path: Path, engine: exportrules.Engine) -> None:
+    led = Ledger(tmp_path / "l.sqlite")
+    m = Monitor(engine, led)
+    pages = led._db.execute("PRAGMA page_count").fetchone()[0]
+    led._db.execute(f"PRAGMA max_page_count={pages}")  # the disk is full from here on
+    with pytest.raises(LedgerError, match="full"):
+        for i in range(2000):
+            m.record({**DE, "id": f"fill-{i}", "buyer": {"name": f"Buyer {i} " + "x" * 200, "country": "DE"}})
+    failed = f"fill-{i}"
+    led._db.execute("PRAGMA max_page_count=1073741823")
+    assert not led.recorded(failed) and led.check() == "ok"
+
+
+def test_a_placeholder_licence_on_one_line_does_not_stop_the_batch(cli: Callable[..., Run]) -> None:
+    lines = [json.dumps({**DE, "id": "a", "licences": ["pending"]}), json.dumps({**DE, "id": "b"})]
+    run = cli("judge", "-", "-f", "json", stdin="\n".join(lines) + "\n")
+    assert run.code == ExitCode.INVALID
+    out = run.lines()
+    assert out[0]["line"] == 1 and "licences.0" in out[0]["diagnostics"][0]["message"]
+    assert out[1]["transaction_id"] == "b"
+
+
 def test_a_register_file_is_read_and_its_errors_named(tmp_path: Path) -> None:
     good = tmp_path / "reg.yaml"
     good.write_text("licences:\n  - {number: D1111111, destinations: [CN], valid_from: 2024-01-01}\n", "utf-8")
