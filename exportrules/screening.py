@@ -361,10 +361,17 @@ class NameIndex(Generic[_T]):
         done = {i for i, _ in exact}
         scored: list[tuple[int, float]] = []
         floor = thresholds.review_score - thresholds.country_boost
+        # Both scores are normalised Indel similarities, at most 200·min(a, b)/(a + b) for lengths a, b:
+        # a name much shorter or longer than a listed one cannot reach the floor.
+        reach = floor / (200.0 - floor) if floor < 200 else 1.0
+        lc, ls = len(c), len(s)
         for i in candidates:
             if i in done:
                 continue
             v = self._variants[i]
+            vc, vs = len(v.compact), len(v.sorted_key)
+            if min(lc, vc) < reach * max(lc, vc) and min(ls, vs) < reach * max(ls, vs):
+                continue
             score = max(fuzz.ratio(c, v.compact, score_cutoff=floor),
                         fuzz.token_sort_ratio(s, v.sorted_key, score_cutoff=floor))
             if not score:

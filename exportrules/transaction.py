@@ -286,8 +286,9 @@ def _fast_party(value: Any, iso: frozenset[str]) -> Party | bool | None:
     name, country, hq = value.get("name"), value.get("country"), value.get("headquarters")
     if type(name) is not str or not name or value.get("owners"):
         return False
-    if (country is not None and country not in iso) or (hq is not None and hq not in iso):
-        return False
+    for code in (country, hq):
+        if code is not None and (type(code) is not str or code not in iso):
+            return False
     result: Party = _built(Party, {"name": name, "country": country, "headquarters": hq, "owners": ()})
     return result
 
@@ -302,9 +303,10 @@ def _fast_item(value: dict[str, Any]) -> ItemSpec | None:
     """An item given by its figures, from the plain common case; None when validation must decide."""
     if not _ITEM_KEYS.issuperset(value):
         return None
-    values: dict[str, Any] = {"kind": value.get("kind", "ic")}
-    if values["kind"] not in _KINDS:
+    kind = value.get("kind", "ic")
+    if type(kind) is not str or kind not in _KINDS:
         return None
+    values: dict[str, Any] = {"kind": kind}
     for key in _ITEM_TEXTS:
         v = value.get(key)
         if v is not None and type(v) is not str:

@@ -179,6 +179,13 @@ def _near_transactions(draw: st.DrawFn) -> dict[str, Any]:
             tx[key] = draw(_values)
     if draw(st.booleans()):
         tx["buyer"] = {"name": draw(_text), "country": draw(_text)}
+    if draw(st.booleans()):  # an item given by its figures, sometimes with a bad one
+        item: dict[str, Any] = {"tpp": draw(st.one_of(st.integers(0, 30000), st.floats(0, 30000))),
+                                "datacenter": draw(st.booleans())}
+        for key in draw(st.lists(st.sampled_from(["performance_density", "kind", "vendor", "memory_bandwidth",
+                                                  "eccn", "bogus", "tpp"]), max_size=2)):
+            item[key] = draw(st.one_of(_values, st.sampled_from(["ic", "hbm", "computer", "gpu"])))
+        tx["item"] = item
     return tx
 
 
