@@ -309,6 +309,14 @@ class _State:
                 self._walk(p)
 
 
+def _available(a: Any) -> Any:
+    """An authorization's condition with what it can never clear taken out: ``when`` and not ``unavailable_when``."""
+    if a.unavailable_when is None:
+        return a.when
+    never = {"not": a.unavailable_when}
+    return never if a.when is None else {"all": [a.when, never]}
+
+
 def _quota(q: Quota | None) -> CQuota | None:
     return CQuota(q.quantity, q.per, tuple(q.key)) if q is not None else None
 
@@ -391,7 +399,7 @@ def _lower_rules(s: _State) -> None:
         s.evidence.update(e for r in rs.review_policies for e in r.requires_evidence)
         s.evidence.update(e for p in rs.patterns for e in p.cleared_by)
         auths = tuple(
-            CAuthorization(_meta(v, "authorizations", a), frozenset(a.covers), *s.lower(a.when),
+            CAuthorization(_meta(v, "authorizations", a), frozenset(a.covers), *s.lower(_available(a)),
                            tuple(a.requires_evidence), a.requires_licence, _quota(a.quota), a.action)
             for a in rs.authorizations if live(a)
         )

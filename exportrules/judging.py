@@ -204,7 +204,12 @@ def party_names(tx: Any) -> list[tuple[str, str]]:
 
 def has_mixed_script_names(tx: Any) -> bool:
     """Whether any party or owner name mixes scripts within a word (cheap for ASCII names)."""
-    return any(not name.isascii() and mixed_script_words(name) for _, name in party_names(tx))
+    plain = True
+    for p in (tx.buyer, tx.end_user, tx.consignee, tx.seller):
+        if p is not None and (p.owners or not p.name.isascii()):
+            plain = False
+            break
+    return not plain and any(not name.isascii() and mixed_script_words(name) for _, name in party_names(tx))
 
 
 def _majority_parents(owners: Iterable[Any]) -> set[str]:

@@ -269,6 +269,9 @@ class Authorization(_Rule):
     `<ruleset>#<control>` clears a control of a ruleset this one uses."""
     when: Condition | None = None
     """When the authorization is available."""
+    unavailable_when: Condition | None = None
+    """Where it may never be used, whatever else holds: what it can never clear (a licence exception
+    does not overcome an embargo or end-use control that independently requires a licence)."""
     requires_evidence: list[str] = []
     """Evidence the transaction must list; when missing, the verdict is flagged with the action named."""
     requires_licence: bool = False
@@ -409,6 +412,8 @@ class Expectation(_Model):
     """Classes every verdict must carry."""
     reasons: list[Identifier] = []
     """Rule ids every verdict must cite."""
+    not_cleared_by: list[Identifier] = []
+    """Authorizations that must clear nothing in scope (what an authorization can never clear)."""
 
 
 class Property(_Model):
@@ -573,7 +578,7 @@ def _clean_loc(loc: tuple[str | int, ...], data: Any) -> tuple[str | int, ...]:
 
 
 _CONDITION_KEYS = {"classifications": ("when", "unless"), "controls": ("when",), "review_policies": ("when",),
-                   "authorizations": ("when",), "flags": ("when",)}
+                   "authorizations": ("when", "unavailable_when"), "flags": ("when",)}
 
 
 def raw_condition_problems(doc: Document) -> list[Diagnostic]:

@@ -164,7 +164,8 @@ class _Checker:
                                              group_hint=hint)
             self.found.extend(problems)
         for section, attr in (("classifications", "when"), ("classifications", "unless"), ("controls", "when"),
-                              ("review_policies", "when"), ("authorizations", "when"), ("flags", "when")):
+                              ("review_policies", "when"), ("authorizations", "when"),
+                              ("authorizations", "unavailable_when"), ("flags", "when")):
             for i, entry in enumerate(getattr(self.rs, section)):
                 data = getattr(entry, attr)
                 if data is None:

@@ -28,6 +28,7 @@ MUTANTS = {
     "china-not-in-d5": "china-3a090a-needs-licence-or-nac",
     "authorization-covers-everything": "no-datacenter-3a090a-to-d5-or-macau-unlicensed",
     "huawei-listed-a-year-later": "huawei-blocked-from-2019-05-16",
+    "exceptions-clear-embargoes": "exceptions-never-clear-part-746-destinations",
 }
 
 

@@ -34,7 +34,7 @@ from ..catalog import RulesetVersion
 from ..conditions import All, Cond, Test, compile_condition, parse_condition
 from ..engine import Engine
 from ..model import Property
-from ..verdict import Verdict
+from ..verdict import Outcome, Verdict
 from . import strategies as ers
 
 __all__ = ["PropertyResult", "check_properties", "iter_properties"]
@@ -196,6 +196,10 @@ def _expectation(prop: Property, v: Verdict) -> str | None:
     if missing:
         return f"classifications {list(v.classifications)} lack {missing}"
     cited = set(v.reason_ids())
+    clearing = sorted({r.rule for r in v.reasons if r.kind == "authorization" and r.effect is Outcome.PERMITTED
+                       and r.rule in exp.not_cleared_by})
+    if clearing:
+        return f"{', '.join(clearing)} cleared a control, which it must never do here"
     absent = [r for r in exp.reasons if r not in cited]
     if absent:
         return f"reasons do not cite {absent}"
