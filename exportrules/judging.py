@@ -539,9 +539,11 @@ class _Judge:
                 entry = hit.entry
                 listed = f"`{hit.name}` ({entry.list}, listed {entry.listed.isoformat()})"
                 if not hit.exact:
-                    self.reasons.append(_reason(entry.meta, "party", Outcome.FLAGGED,
-                                                [f"{role}.name `{party.name}` resembles {listed}, score {hit.score:g}"],
-                                                f"possible match of {role} on the {entry.list}"))
+                    seen = (f"{role}.name `{party.name}` contains the listed name {listed}" if hit.contained
+                            else f"{role}.name `{party.name}` resembles {listed}, score {hit.score:g}")
+                    self.reasons.append(_reason(entry.meta, "party", Outcome.FLAGGED, [seen],
+                                                f"possible {'affiliate' if hit.contained else 'match'} of {role} on "
+                                                f"the {entry.list}"))
                     self.actions.append(Action("review-match", f"review whether {role} `{party.name}` is "
                                                f"`{hit.name}` (score {hit.score:g})", entry.meta.id, rs.version.id))
                     outcomes.append(Outcome.FLAGGED)

@@ -219,6 +219,12 @@ class Candidate(Generic[_T]):
     score: float
     """100 for an exact hit; the adjusted fuzzy score otherwise."""
     exact: bool
+    contained: bool = False
+    """The name holds every distinctive word of the listed name, and more (``Huawei Technologies
+    Deutschland GmbH`` holds ``Huawei``): a possible subsidiary, for review."""
+
+
+_Scored3 = tuple[tuple[int, float, bool], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,13 +264,21 @@ class NameIndex(Generic[_T]):
     COMMON_SHARE = 0.02
     #: at most this many of a query's rarest trigrams are used to find candidates
     MAX_GRAMS = 8
+    #: a word held by more listed names than this is too common to say a name contains a listed one
+    MAX_CONTAINING = 64
 
     def __init__(self, variants: list[_Variant[_T]]) -> None:
         self._variants = variants
         self._sorted: dict[str, list[int]] = {}
         self._compact: dict[str, list[int]] = {}
         postings: defaultdict[str, list[int]] = defaultdict(list)
+        words: defaultdict[str, list[int]] = defaultdict(list)
+        self._words_of: list[frozenset[str]] = []
         for i, v in enumerate(variants):
+            own = frozenset(v.sorted_key.split())
+            self._words_of.append(own)
+            for w in own:
+                words[w].append(i)
             self._sorted.setdefault(v.sorted_key, []).append(i)
             self._compact.setdefault(v.compact, []).append(i)
             padded = f"  {v.compact} "
@@ -277,6 +291,10 @@ class NameIndex(Generic[_T]):
             unique = frozenset(ids)
             self._grams[g] = (len(unique), unique)
         self._common = max(8, int(len(variants) * self.COMMON_SHARE))
+        # Words of listed names, each with the names that hold it; only distinctive words (held by few
+        # names, four letters or more) find names contained in a longer one.
+        self._words: dict[str, tuple[int, ...]] = {w: tuple(ids) for w, ids in words.items()
+                                                   if len(w) >= 4 and len(ids) <= self.MAX_CONTAINING}
         self.dated = any(v.start is not None or v.until is not None for v in variants)
 
     @classmethod
@@ -320,12 +338,13 @@ class NameIndex(Generic[_T]):
         exact, fuzzy = search_undated(self, name, country, thresholds)
         return self._pick(exact, on, exact=True) or self._pick(fuzzy, on, exact=False)
 
-    def _pick(self, scored: _Scored, on: dt.date | None, *, exact: bool) -> list[Candidate[_T]]:
+    def _pick(self, scored: _Scored | _Scored3, on: dt.date | None, *, exact: bool) -> list[Candidate[_T]]:
         best: dict[int, Candidate[_T]] = {}
-        for i, score in scored:
+        for row in scored:
+            i, score = row[0], row[1]
             v = self._variants[i]
             if v.number not in best and v.live(on):
-                best[v.number] = Candidate(v.entry, v.name, score, exact)
+                best[v.number] = Candidate(v.entry, v.name, score, exact, bool(row[2]) if len(row) > 2 else False)
         return list(best.values())
 
     def _exact(self, name: str) -> _Scored:
@@ -333,12 +352,21 @@ class NameIndex(Generic[_T]):
         hits = {*self._sorted.get(s, ()), *self._compact.get(c, ())}
         return tuple((i, 100.0) for i in sorted(hits))
 
-    def _undated(self, name: str, country: str | None, thresholds: ScreeningThresholds) -> tuple[_Scored, _Scored]:
-        """(exact hits, fuzzy candidates) over every entry whatever its dates."""
+    def _undated(self, name: str, country: str | None, thresholds: ScreeningThresholds) -> tuple[_Scored, _Scored3]:
+        """(exact hits, fuzzy or containing candidates) over every entry whatever its dates."""
         exact = self._exact(name)
         s, c, tokens = name_parts(name)
         if not c:
             return exact, ()
+        scored: list[tuple[int, float, bool]] = []
+        done = {i for i, _ in exact}
+        mine = frozenset(tokens)
+        for t in mine:
+            for i in self._words.get(t, ()):
+                # every listed word, and more words that a subsidiary's name adds (a place, a business line)
+                if i not in done and self._words_of[i] < mine and _affiliate_words(mine - self._words_of[i]):
+                    done.add(i)
+                    scored.append((i, thresholds.review_score, True))
         grams = self._grams
         postings = sorted({*(pair for t in tokens for pair in _token_postings(self, t)),
                            *((p[0], g) for g in _joins(tokens) if (p := grams.get(g)) is not None)})
@@ -355,11 +383,7 @@ class NameIndex(Generic[_T]):
                 once = once | ids
             else:
                 once = ids
-        if not twice:
-            return exact, ()
         candidates = sorted(twice)
-        done = {i for i, _ in exact}
-        scored: list[tuple[int, float]] = []
         floor = thresholds.review_score - thresholds.country_boost
         # Both scores are normalised Indel similarities, at most 200·min(a, b)/(a + b) for lengths a, b:
         # a name much shorter or longer than a listed one cannot reach the floor.
@@ -380,9 +404,44 @@ class NameIndex(Generic[_T]):
                 score = min(100.0, score + thresholds.country_boost) if country == v.country \
                     else score - thresholds.country_penalty
             if score >= thresholds.review_score:
-                scored.append((i, round(score, 1)))
+                scored.append((i, round(score, 1), False))
         scored.sort(key=lambda x: (-x[1], x[0]))
         return exact, tuple(scored)
+
+
+AFFILIATE_WORDS = frozenset({
+    "cloud", "international", "global", "research", "institute", "investment", "software", "services", "service",
+    "digital", "semiconductor", "computing", "computer", "electronic", "device", "devices", "terminal", "system",
+    "enterprise", "network", "networks", "datacenter", "data", "center", "trading", "import", "export", "branch",
+    "subsidiary", "overseas", "intelligent", "intelligence", "ai", "chip", "chips", "microelectronics", "ic",
+    "engineering", "development", "laboratory", "innovation", "communication", "communications", "telecom",
+    # places as companies write them in their own languages
+    "deutschland", "nederland", "italia", "espana", "españa", "schweiz", "suisse", "osterreich", "österreich",
+    "polska", "sverige", "norge", "danmark", "suomi", "nippon", "turkiye", "türkiye", "brasil", "mexico", "méxico",
+    "rossiya", "europe", "european", "asia", "asean", "pacific", "africa", "middle", "east", "america", "americas",
+    "hong", "kong", "macau", "macao", "shenzhen", "shanghai", "beijing", "hangzhou", "chengdu", "wuhan", "suzhou",
+    "dubai", "abu", "dhabi", "riyadh", "singapore", "kuala", "lumpur", "penang", "johor",
+})
+"""Words a subsidiary's name adds to its parent's (besides country names): a name that holds a listed
+name plus only such words is a possible affiliate, for review; plus other words (``Megvii Coffee``),
+it is another business."""
+
+
+@lru_cache(maxsize=1)
+def _place_words() -> frozenset[str]:
+    import pycountry  # deferred: only names that hold a listed one need it
+
+    words: set[str] = set()
+    for c in pycountry.countries:
+        for attr in ("name", "common_name"):
+            value = getattr(c, attr, None)
+            if value:
+                words.update(w for w in _PUNCT.sub(" ", value.casefold()).split() if len(w) > 2)
+    return frozenset(words - {"and", "the", "islands", "republic", "of"})
+
+
+def _affiliate_words(extra: frozenset[str]) -> bool:
+    return all(w in AFFILIATE_WORDS or w.isdigit() or w in _place_words() for w in extra)
 
 
 def _joins(tokens: tuple[str, ...]) -> set[str]:
@@ -407,7 +466,7 @@ def _token_postings(index: NameIndex[Any], token: str) -> tuple[tuple[int, str],
 
 @lru_cache(maxsize=32768)
 def search_undated(index: NameIndex[Any], name: str, country: str | None,
-                   thresholds: ScreeningThresholds) -> tuple[_Scored, _Scored]:
+                   thresholds: ScreeningThresholds) -> tuple[_Scored, _Scored3]:
     """(exact hits, fuzzy candidates) for *name* over every entry of *index*, whatever their dates, as
     (variant number, score) pairs; one bounded LRU shared by every index. Keyed on the index object
     itself (held by the cache, so never confused with a later one)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -96,3 +97,13 @@ def test_every_party_role_is_screened_and_named(engine: exportrules.Engine) -> N
         v = engine.judge({**base, role: {"name": "SenseTime", "country": "CN"}})
         assert v.outcome is exportrules.Outcome.BLOCKED
         assert any(f.startswith(f"{role}.name `SenseTime` matches") for r in v.reasons for f in r.facts)
+
+
+def test_a_name_holding_a_listed_name_and_a_place_is_a_possible_affiliate(engine: Any) -> None:
+    # ear-beyond-advanced-computing.md §5: subsidiaries carry their parent's distinctive name
+    hits = engine.screen("Huawei Cloud Malaysia Sdn Bhd", country="MY", on="2024-06-01")
+    assert [(h.entry, h.level) for h in hits] == [("huawei", "review")]
+    assert engine.screen("SenseTime International Pte Ltd", on="2024-06-01")[0].entry == "sensetime"
+    # ... but a listed word inside another line of business is another firm
+    assert engine.screen("Megvii Coffee Roasters", on="2024-06-01") == []
+    assert engine.screen("Biren Textiles Pvt Ltd", on="2024-06-01") == []
