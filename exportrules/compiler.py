@@ -218,6 +218,8 @@ class Snapshot:
     all_versions: tuple[RulesetVersion, ...] = ()
     widen_by: Mapping[str, Callable[[frozenset[str]], frozenset[str]]] = field(default_factory=dict, repr=False)
     """Ruleset id -> how its conditions widen destinations (equivalents of the rulesets it uses)."""
+    end_uses: frozenset[str] = frozenset()
+    """Every end use a rule in force reads."""
     licence_formats: Mapping[str, tuple[re.Pattern[str], ...]] = field(default_factory=dict, repr=False)
     """Jurisdiction -> what its licence numbers look like (from the rulesets in force)."""
     explained: dict[tuple[Any, ...], tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
@@ -248,6 +250,7 @@ class _State:
     rulesets: list[RulesetSnapshot] = field(default_factory=list)
     thresholds: dict[str, tuple[float, ...]] = field(default_factory=dict)
     evidence: set[str] = field(default_factory=set)
+    end_uses: set[str] = field(default_factory=set)
     party_indexes: dict[tuple[str, str, str], tuple[tuple[CParty, ...], NameIndex[CParty]]] = \
         field(default_factory=dict)
     """One party index per ruleset version, shared by every snapshot (dated entries)."""
@@ -302,6 +305,8 @@ class _State:
                 self.thresholds[cond.field] = tuple(sorted(set(self.thresholds.get(cond.field, ())) | set(vals)))
             if cond.field == "evidence" and cond.op != "exists":
                 self.evidence.update(cond.value if isinstance(cond.value, tuple) else (cond.value,))
+            if cond.field == "end_use" and cond.op != "exists":
+                self.end_uses.update(cond.value if isinstance(cond.value, tuple) else (cond.value,))
         elif isinstance(cond, Not):
             self._walk(cond.part)
         elif isinstance(cond, (All, AnyOf)):
@@ -477,7 +482,7 @@ def compile_snapshot(catalog: Catalog, on: dt.date, *, start: dt.date | None = N
         dict(s.items), dict(s.thresholds), frozenset(s.evidence), {k: tuple(v) for k, v in external.items()},
         s.pred_of, s.resolve,
         s.widen, tuple(s.versions), {v.id: s.widen_for(v) for v in s.versions},
-        licence_formats={j: tuple(ps) for j, ps in formats.items() if ps},
+        end_uses=frozenset(s.end_uses), licence_formats={j: tuple(ps) for j, ps in formats.items() if ps},
     )
 
 

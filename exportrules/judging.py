@@ -315,6 +315,14 @@ class _Judge:
                 reasons.append(Reason("unused-evidence", "input", None, "", "", "", "", "evidence", (name,),
                                       f"no rule in force reads evidence `{name}`" + (f"; {hint}" if hint else "")))
 
+        if tx.end_use is None and snap.end_uses:
+            reasons.append(Reason("no-end-use", "input", None, "", "", "", "", "end_use", (),
+                                  "no end use was declared: controls that turn on a known end use (military, "
+                                  "supercomputer, advanced-node fabrication …) were read as not applying"))
+        elif tx.end_use is not None and tx.end_use not in snap.end_uses:
+            reasons.append(Reason("unused-end-use", "input", None, "", "", "", "", "end_use", (tx.end_use,),
+                                  f"no rule in force on {self.day.isoformat()} reads end use `{tx.end_use}`: it "
+                                  "changed nothing in this verdict"))
         for role, name in party_names(tx):
             words = mixed_script_words(name)
             if words:

@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -29,7 +30,9 @@ from .errors import TransactionInvalid
 from .model import ItemFigures
 from .screening import normalize_name
 
-__all__ = ["ItemSpec", "Owner", "Party", "Transaction", "parse_date", "parse_transaction", "read_transaction"]
+__all__ = [
+    "END_USES", "ItemSpec", "Owner", "Party", "Transaction", "parse_date", "parse_transaction", "read_transaction",
+]
 
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
@@ -102,7 +105,40 @@ def _country(value: Any) -> Any:
     return value
 
 
+END_USES: dict[str, str] = {
+    "datacenter": "general datacenter or cloud computing",
+    "commercial": "other commercial use",
+    "consumer": "consumer products (gaming PCs, workstations)",
+    "research": "civil research and education",
+    "military": "a military end use or end user (15 CFR 744.21)",
+    "military_intelligence": "a military-intelligence end use or end user (15 CFR 744.22)",
+    "supercomputer": "the development, production or use of a supercomputer (15 CFR 744.23(a)(1))",
+    "advanced_node_fabrication": "developing or producing advanced-node ICs (15 CFR 744.23(a)(2))",
+    "semiconductor_manufacturing_equipment": "developing or producing semiconductor manufacturing equipment "
+                                             "(15 CFR 744.23(a)(4))",
+    "nuclear": "a nuclear end use (15 CFR 744.2)",
+    "missile": "rocket systems or unmanned air vehicles (15 CFR 744.3)",
+    "chemical_biological_weapons": "chemical or biological weapons (15 CFR 744.4)",
+    "technical_analysis": "technical analysis of the item (BIS Ascend guidance)",
+    "destructive_testing": "destructive testing of the item (BIS Ascend guidance)",
+    "state_funded_datacenter": "a new state-funded datacenter in China (China's guidance of 2025-11)",
+    "critical_information_infrastructure": "a critical-information-infrastructure operator in China (CAC, 2023)",
+}
+"""The accepted `end_use` values and what each means (a closed vocabulary)."""
+
+
+def _end_use(value: Any) -> Any:
+    if isinstance(value, str) and value not in END_USES:
+        from .diagnostics import did_you_mean
+
+        hint = did_you_mean(value.strip().casefold().replace(" ", "_").replace("-", "_"), END_USES)
+        raise ValueError(f"`{value}` is not an accepted end use; accepted: {', '.join(END_USES)}"
+                         + (f"; {hint}" if hint else ""))
+    return value
+
+
 Country = Annotated[str, BeforeValidator(_country)]
+EndUse = Annotated[str, BeforeValidator(_end_use), WithJsonSchema({"enum": list(END_USES), "type": "string"})]
 DateField = Annotated[dt.date, BeforeValidator(parse_date)]
 
 
@@ -181,8 +217,8 @@ class Transaction(_Model):
     """The ultimate consignee, when not the buyer."""
     seller: Party | None = None
     """The seller, when it matters (for example, to the importing country's lists)."""
-    end_use: str | None = None
-    """Declared end use, e.g. `datacenter`."""
+    end_use: EndUse | None = None
+    """Declared end use, one of a closed vocabulary (`exportrules.transaction.END_USES`), e.g. `datacenter`."""
     evidence: tuple[str, ...] = ()
     """Evidence names shown (see the README for the vocabulary)."""
     licences: tuple[str, ...] = ()
@@ -365,7 +401,9 @@ def _fast_transaction(data: dict[str, Any]) -> Transaction | None:
     if type(quantity) is not int or quantity < 1:
         return None
     tx_id, end_use = data.get("id"), data.get("end_use")
-    if (tx_id is not None and type(tx_id) is not str) or (end_use is not None and type(end_use) is not str):
+    if tx_id is not None and type(tx_id) is not str:
+        return None
+    if end_use is not None and (type(end_use) is not str or end_use not in END_USES):
         return None
     evidence, licences = _strings(data.get("evidence", ())), _strings(data.get("licences", ()))
     if evidence is None or licences is None:
