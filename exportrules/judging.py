@@ -383,6 +383,9 @@ class _Judge:
             if cls_state is None or when is None:
                 missing = sorted(set(missing_fields(control.cond, facts))
                                  | {f for c in unknown for f in unknown_classes[c]})
+                if self.cleared_anyway(rs, control, missing):
+                    outcomes.append(Outcome.PERMITTED)
+                    continue
                 reasons.append(_reason(control.meta, "missing-fact", Outcome.FLAGGED,
                                        [f"{m} not given" for m in missing],
                                        f"cannot tell whether `{control.meta.id}` applies without "
@@ -469,6 +472,23 @@ class _Judge:
             detail += f" (review policy: {policy.replace('_', ' ')})"
         actions.append(Action("obtain-licence", detail, meta.id, ruleset_id))
         return Outcome.BLOCKED
+
+    def cleared_anyway(self, rs: RulesetSnapshot, control: CControl, missing: list[str]) -> bool:
+        """Whether a control that may or may not apply (a fact is missing) is cleared if it does: then the
+        missing fact changes nothing. Judged as if it applied; nothing is kept unless it clears. Not under a
+        ledger, whose counting must not see a control that may not apply."""
+        if control.requires == "prohibited" or self.quota is not None:
+            return False
+        kept = (len(self.reasons), len(self.actions), set(self.unverified), set(self.used_licences),
+                dict(self.licence_notes))
+        shown = [f"{m} not given" for m in missing] + ["cleared whether or not it applies"]
+        result = self.clear(rs, control.meta, "missing-fact", frozenset({control.meta.id}), control.requires,
+                            _review(rs, control, self.facts), control.message, shown)
+        if result is Outcome.PERMITTED:
+            return True
+        del self.reasons[kept[0]:], self.actions[kept[1]:]
+        self.unverified, self.used_licences, self.licence_notes = kept[2], kept[3], kept[4]
+        return False
 
     def licence_clears(self, jurisdiction: str, control: str) -> bool:
         """Whether a licence of *jurisdiction* named in the transaction clears *control*."""

@@ -282,18 +282,26 @@ class _Gen:
                 self.emit(2, f"if CLS & {mask}:")
                 depth = 3
             self.assign(depth, "w", self.cond(control.cond, rid))
-            self.emit(depth, "if w == 3:")
+            self.emit(depth, "if w:")
             if control.requires == "prohibited":
-                self.emit(depth + 1, "o = 2")
+                self.emit(depth + 1, "r = 2")
             else:
                 self.clear(depth + 1, routes_for(self.snap, rs, frozenset({control.meta.id})))
-            self.emit(depth, "elif w == 1 and o < 1:")
-            self.emit(depth + 1, "o = 1")
+            # Applies: its outcome. May apply (a fact is missing): permitted only if cleared either way.
+            self.emit(depth + 1, "if w == 3:")
+            self.emit(depth + 2, "if r > o: o = r")
+            self.emit(depth + 1, "elif r and o < 1:")
+            self.emit(depth + 2, "o = 1")
             if control.classes:
                 self.emit(2, f"elif UNK & {mask} and o < 1:")
                 self.assign(3, "w", self.cond(control.cond, rid))
                 self.emit(3, "if w:")
-                self.emit(4, "o = 1")
+                if control.requires == "prohibited":
+                    self.emit(4, "r = 2")
+                else:
+                    self.clear(4, routes_for(self.snap, rs, frozenset({control.meta.id})))
+                self.emit(4, "if r:")
+                self.emit(5, "o = 1")
         if rs.parties:
             screen = self.const(_screener(rs))
             self.emit(2, f"if {screen}(tx, day):")
@@ -306,9 +314,9 @@ class _Gen:
         self.emit(2, f"{out} = o")
 
     def clear(self, depth: int, routes: list[tuple[RulesetSnapshot, CAuthorization]]) -> None:
-        """Set ``o`` to the outcome of an applying control given its routes (see judging.clear)."""
+        """Set ``r`` to the outcome of a control, were it to apply, given its routes (see judging.clear)."""
         if not routes:
-            self.emit(depth, "o = 2")
+            self.emit(depth, "r = 2")
             return
         self.emit(depth, "c = q = p = False")
         for owner, a in routes:
@@ -327,8 +335,6 @@ class _Gen:
             else:
                 self.emit(depth + 1, "q = True" if a.quota is not None else "c = True")
         self.emit(depth, "r = 1 if q else (0 if c else (1 if p else 2))")
-        self.emit(depth, "if r > o:")
-        self.emit(depth + 1, "o = r")
 
 
 _SYMBOL = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">=", "eq": "==", "ne": "!="}
