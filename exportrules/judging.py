@@ -595,7 +595,7 @@ class _Judge:
 
     def screen_owners(self, rs: RulesetSnapshot, role: str, party: Any, outcomes: list[Outcome]) -> None:
         owned: list[tuple[float, CParty, str]] = []
-        share = listed_share(party.owners, rs, 1.0, owned, self.day)
+        share = covered_share(party.owners, rs, owned, self.day)
         if not owned:
             return
         for rule in rs.ownership:
@@ -611,8 +611,10 @@ class _Judge:
                                            rule.meta.id, rs.version.id))
                 outcomes.append(Outcome.FLAGGED)
                 continue
+            # the strictest owner's restrictions govern: its effect, then its review policy, never the alphabet
             rank = {"flag": 0, "licence": 1, "prohibited": 2}
-            strictest = max((entry for _, entry, _ in owned), key=lambda e: (rank[e.effect], e.meta.id))
+            strictest = max((entry for _, entry, _ in owned),
+                            key=lambda e: (rank[e.effect], _REVIEW_LENIENCY[e.review_policy], e.meta.id))
             targets = frozenset({rule.meta.id, "parties", *(e.meta.id for _, e, _ in owned)})
             outcomes.append(self.party_effect(
                 rs, rule.meta, strictest.effect, strictest.review_policy, targets, role, party.name,
@@ -646,17 +648,30 @@ def licences_for(licences: Iterable[str], jurisdiction: str) -> bool:
     return any(jurisdiction_of(lic)[0] == jurisdiction for lic in licences)
 
 
-def listed_share(owners: Iterable[Any], rs: RulesetSnapshot, factor: float,
-                 owned: list[tuple[float, CParty, str]], day: dt.date) -> float:
-    """Share held by parties listed on *day*: owners' shares summed, multiplied down the chain."""
+COVERING_SHARE = 0.5
+"""An owner holding this much or more, alone or with other covered owners, covers what it owns (OFAC's 50 %
+rule, as the Affiliates rule adopts it)."""
+
+
+def covered_share(owners: Iterable[Any], rs: RulesetSnapshot, owned: list[tuple[float, CParty, str]],
+                  day: dt.date) -> float:
+    """The share of a party held by covered owners, added up (at most 1).
+
+    An owner is covered when it is listed on *day*, or when covered owners hold 50 % or more of it: the
+    rule cascades down a chain of 50 % holdings, shares are never multiplied along it, and an owner that
+    is not covered passes nothing on. *owned* collects (share, listed entry, how it is held).
+    """
     total = 0.0
     for o in owners:
         hits = rs.party_index.exact(o.name, on=day)
         if hits:
             total += o.share
-            owned.extend((factor * o.share, h.entry, o.name) for h in hits[:1])
+            owned.append((o.share, hits[0].entry, o.name))
         elif o.owners:
-            total += o.share * listed_share(o.owners, rs, factor * o.share, owned, day)
+            inner: list[tuple[float, CParty, str]] = []
+            if covered_share(o.owners, rs, inner, day) + 1e-9 >= COVERING_SHARE:
+                total += o.share
+                owned.extend((o.share, entry, f"{o.name} (held by {how})") for _, entry, how in inner)
     return min(total, 1.0)
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from .compiler import CAuthorization, RulesetSnapshot, Snapshot
 from .conditions import FIELDS, All, AnyOf, Cond, FieldType, Not, Test, country_members
-from .judging import ROLES, has_mixed_script_names, licences_for, listed_share, receiving_places, routes_for
+from .judging import ROLES, covered_share, has_mixed_script_names, licences_for, receiving_places, routes_for
 from .screening import name_keys
 from .screening import search_undated as undated
 from .verdict import Outcome, RulesetUsed
@@ -388,7 +388,7 @@ def _screener(rs: RulesetSnapshot) -> Callable[[Any, dt.date], bool]:
                 return True
             if p.owners and ownership:
                 owned: list[Any] = []
-                listed_share(p.owners, rs, 1.0, owned, day)
+                covered_share(p.owners, rs, owned, day)
                 if owned:
                     return True
         return False

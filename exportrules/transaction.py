@@ -159,6 +159,14 @@ class Owner(_Model):
     """The owner's own owners."""
 
 
+def _shares_add_up(owners: tuple[Owner, ...], where: str) -> None:
+    total = sum(o.share for o in owners)
+    if total > 1 + 1e-9:
+        raise ValueError(f"`{where}`: the owners' shares add up to {total:.0%}, more than the whole")
+    for i, o in enumerate(owners):
+        _shares_add_up(o.owners, f"{where}.{i}.owners")
+
+
 class Party(_Model):
     """A buyer, end user, consignee or seller."""
 
@@ -182,6 +190,7 @@ class Party(_Model):
                 walk(o.owners, (*chain, key), f"{where}.{i}.owners")
 
         walk(self.owners, (normalize_name(self.name),), "owners")
+        _shares_add_up(self.owners, "owners")
         return self
 
 

@@ -26,7 +26,7 @@ from .conftest import FIXTURES, Run
 MUTANTS = {
     "threshold-48000": "tpp-4800-is-3a090a",
     "china-not-in-d5": "china-consumer-3a090a-needs-a-notification",
-    "authorization-covers-everything": "no-datacenter-3a090a-to-d5-or-macau-unlicensed",
+    "authorization-covers-everything": "china-3a090a-needs-licence-or-nac",
     "huawei-listed-a-year-later": "huawei-blocked-from-2019-05-16",
     "exceptions-clear-embargoes": "exceptions-never-clear-part-746-destinations",
 }

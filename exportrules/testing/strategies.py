@@ -207,7 +207,9 @@ def parties(*, listed: bool | None = None, engine: Engine | None = None) -> Sear
         {"name": names, "share": st.sampled_from([0.3, 0.49, 0.5, 0.6, 1.0])}, optional={"country": countries()})
     optional: dict[str, SearchStrategy[Any]] = {
         "country": countries(), "headquarters": countries(),
-        "owners": st.lists(owner, max_size=2, unique_by=_owner_key),
+        # shares that add up to more than the whole are an input error: generate valid ownership
+        "owners": st.lists(owner, max_size=2, unique_by=_owner_key).filter(
+            lambda os: sum(o["share"] for o in os) <= 1),
     }
     return st.fixed_dictionaries({"name": names}, optional=optional).filter(_no_self_ownership)
 
