@@ -216,6 +216,33 @@ def test_licences_under_eight_threads_never_overshoot(tmp_path: Path) -> None:
     assert m.record({**tx, "id": "after-amendment", "quantity": 30}).recorded
 
 
+def _licence_writer(ledger: str, register: str, worker: int) -> None:
+    m = Monitor(exportrules.load(licences=register), Ledger(ledger))
+    for i in range(12):
+        m.record({**DE, "item": "nvidia-h100-sxm", "destination": "CN", "licences": ["D7654321"],
+                  "evidence": ["kyc_reviewed"], "id": f"p{worker}-{i}", "quantity": 25})
+
+
+def test_four_processes_never_overshoot_a_licence(tmp_path: Path) -> None:
+    import multiprocessing
+
+    register = tmp_path / "register.yaml"
+    register.write_text("- {number: D7654321, destinations: [CN], quantity: 1000, valid_from: 2024-01-01}\n", "utf-8")
+    ledger = tmp_path / "l.sqlite"
+    Ledger(ledger).close()
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_licence_writer, args=(str(ledger), str(register), w)) for w in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    totals = {t["quota"]: t for t in Ledger(ledger).totals()}
+    # 48 attempts of 25 against 1,000 units: exactly 40 fit, whatever the interleaving
+    assert totals["licence:US:D7654321"]["quantity"] == 1000
+    assert totals["licence:US:D7654321"]["shipments"] == 40
+
+
 def test_a_full_ledger_is_a_ledger_error_and_records_nothing(tmp_path: Path, engine: exportrules.Engine) -> None:
     led = Ledger(tmp_path / "l.sqlite")
     m = Monitor(engine, led)
