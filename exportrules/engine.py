@@ -32,7 +32,7 @@ from .diagnostics import did_you_mean
 from .errors import RulesetInvalid
 from .judging import Judgment, Licensing, QuotaCount, QuotaHook, classify, facts_of, item_params, judge_full
 from .licences import LicenceRegister, LicenceUse, check_licence_strings
-from .plan import Plan, build_plan
+from .plan import Decision, Plan, build_plan
 from .transaction import Transaction, parse_date, read_transaction
 from .verdict import Outcome, Verdict
 
@@ -262,41 +262,42 @@ class Engine:
             return False
         return not (tx.licences and self.licensing.checked)
 
-    def _judge(self, tx: Transaction, day: dt.date) -> Verdict:
-        quota = getattr(self._local, "quota", None)
+    def _decided(self, tx: Transaction, day: dt.date) -> tuple[Plan | None, Decision | None]:
+        """Check the licence strings, then let the plan decide when it may (None: the interpreter must)."""
         if tx.licences:
             check_licence_strings(tx.licences, self.compiler.snapshot(day).licence_formats)
-        if self._fast(tx):
-            plan = self._plan(day)
-            decision = plan.decide(tx, day)
-            if decision is not None:
-                shape = plan.shape(decision)
-                snap = plan.snapshot
+        if not self._fast(tx):
+            return None, None
+        plan = self._plan(day)
+        return plan, plan.decide(tx, day)
 
-                def explain() -> tuple[Any, Any]:
-                    j = judge_full(snap, tx, day)
-                    if j.outcome is not shape.outcome:  # the differential tests keep this from happening
-                        raise RuntimeError(f"internal error: the plan decided {shape.outcome.value} but the "
-                                           f"interpreter {j.outcome.value} for transaction {tx.id!r}")
-                    return j.reasons, j.actions
+    def _judge(self, tx: Transaction, day: dt.date) -> Verdict:
+        plan, decision = self._decided(tx, day)
+        if plan is None or decision is None:
+            return self._interpreted(tx, day, plan)
+        shape = plan.shape(decision)
+        snap = plan.snapshot
 
-                return Verdict(shape.outcome, shape.classifications, None, None, shape.rulesets, day, tx.id,
-                               dict(shape.jurisdictions), explain=explain)
-            snap = plan.snapshot
-        else:
-            snap = self.compiler.snapshot(day)
-        j = self._full(tx, day, snap, quota)
+        def explain() -> tuple[Any, Any]:
+            j = judge_full(snap, tx, day)
+            if j.outcome is not shape.outcome:  # the differential tests keep this from happening
+                raise RuntimeError(f"internal error: the plan decided {shape.outcome.value} but the "
+                                   f"interpreter {j.outcome.value} for transaction {tx.id!r}")
+            return j.reasons, j.actions
+
+        return Verdict(shape.outcome, shape.classifications, None, None, shape.rulesets, day, tx.id,
+                       dict(shape.jurisdictions), explain=explain)
+
+    def _interpreted(self, tx: Transaction, day: dt.date, plan: Plan | None) -> Verdict:
+        snap = plan.snapshot if plan is not None else self.compiler.snapshot(day)
+        j = self._full(tx, day, snap, getattr(self._local, "quota", None))
         return Verdict(j.outcome, j.classifications, j.reasons, j.actions, j.rulesets, day, tx.id, j.jurisdictions)
 
     def _outcome(self, tx: Transaction, day: dt.date) -> Outcome:
-        if tx.licences:
-            check_licence_strings(tx.licences, self.compiler.snapshot(day).licence_formats)
-        if self._fast(tx):
-            plan = self._plan(day)
-            decision = plan.decide(tx, day)
-            if decision is not None:
-                return plan.shape(decision).outcome
-        return self._judge(tx, day).outcome
+        plan, decision = self._decided(tx, day)
+        if plan is not None and decision is not None:
+            return plan.shape(decision).outcome
+        return self._interpreted(tx, day, plan).outcome
 
     def close(self) -> None:
         """Release what a backend holds (the durable backend's rulesets); the engine stays usable

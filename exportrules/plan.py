@@ -31,7 +31,7 @@ from .screening import name_keys
 from .screening import search_undated as undated
 from .verdict import Outcome, RulesetUsed
 
-__all__ = ["Plan", "build_plan"]
+__all__ = ["Decision", "Plan", "build_plan"]
 
 Decision = tuple[int, tuple[int | None, ...]]
 """(class bits, each ruleset's outcome rank or None when it did not decide)."""
