@@ -32,7 +32,7 @@ from .diagnostics import did_you_mean
 from .errors import RulesetInvalid
 from .judging import Judgment, Licensing, QuotaCount, QuotaHook, classify, facts_of, item_params, judge_full
 from .licences import LicenceRegister, LicenceUse, check_licence_strings
-from .plan import Decision, Plan, build_plan
+from .plan import Decision, Plan, build_plan, coverage_of, covered_jurisdictions
 from .transaction import Transaction, parse_date, read_transaction
 from .verdict import Outcome, Verdict
 
@@ -286,12 +286,15 @@ class Engine:
             return j.reasons, j.actions
 
         return Verdict(shape.outcome, shape.classifications, None, None, shape.rulesets, day, tx.id,
-                       dict(shape.jurisdictions), explain=explain)
+                       dict(shape.jurisdictions), explain=explain,
+                       coverage=plan.coverage(tx.ship_from, tx.destination))
 
     def _interpreted(self, tx: Transaction, day: dt.date, plan: Plan | None) -> Verdict:
         snap = plan.snapshot if plan is not None else self.compiler.snapshot(day)
         j = self._full(tx, day, snap, getattr(self._local, "quota", None))
-        return Verdict(j.outcome, j.classifications, j.reasons, j.actions, j.rulesets, day, tx.id, j.jurisdictions)
+        covered = plan.covered if plan is not None else covered_jurisdictions(snap)
+        return Verdict(j.outcome, j.classifications, j.reasons, j.actions, j.rulesets, day, tx.id, j.jurisdictions,
+                       coverage=coverage_of(covered, tx.ship_from, tx.destination))
 
     def _outcome(self, tx: Transaction, day: dt.date) -> Outcome:
         plan, decision = self._decided(tx, day)

@@ -352,7 +352,7 @@ class Monitor:
                         "ledger-conflict", "")
         shown = Verdict(Outcome.BLOCKED, verdict.classifications, Verdict.sort_reasons([reason, *verdict.reasons]),
                         (action, *verdict.actions), verdict.rulesets, verdict.as_of, verdict.transaction_id,
-                        verdict.jurisdictions)
+                        verdict.jurisdictions, coverage=verdict.coverage)
         conflict = {"id": tx.id, "recorded": json.loads(recorded) if recorded else None,
                     "submitted": json.loads(submitted)}
         return MonitorResult(shown, (), False, conflict, status)
@@ -451,7 +451,8 @@ class Monitor:
                                   bool(p.uncertain)))
         outcome = Outcome.strictest([verdict.outcome, Outcome.FLAGGED]) if flagged else verdict.outcome
         return Verdict(outcome, verdict.classifications, Verdict.sort_reasons(reasons), tuple(actions),
-                       verdict.rulesets, verdict.as_of, verdict.transaction_id, verdict.jurisdictions)
+                       verdict.rulesets, verdict.as_of, verdict.transaction_id, verdict.jurisdictions,
+                       coverage=verdict.coverage)
 
     def _pattern(self, db: sqlite3.Connection, p: Pattern, tx: Transaction, verdict: Verdict) -> list[str] | None:
         """The ids of the orders (this one last) that form pattern *p*, or None."""

@@ -29,9 +29,9 @@ from .conditions import FIELDS, All, AnyOf, Cond, FieldType, Not, Test, country_
 from .judging import ROLES, covered_share, has_mixed_script_names, licences_for, receiving_places, routes_for
 from .screening import name_keys
 from .screening import search_undated as undated
-from .verdict import Outcome, RulesetUsed
+from .verdict import Coverage, Outcome, RulesetUsed
 
-__all__ = ["Decision", "Plan", "build_plan"]
+__all__ = ["Decision", "Plan", "build_plan", "coverage_of", "covered_jurisdictions"]
 
 Decision = tuple[int, tuple[int | None, ...]]
 """(class bits, each ruleset's outcome rank or None when it did not decide)."""
@@ -76,6 +76,18 @@ class Plan:
         """The generated Python source (for reading and debugging)."""
         self._class_ids = class_ids
         self._shapes: dict[Decision, Shape] = {}
+        self.covered = covered_jurisdictions(snap)
+        self._coverage: dict[tuple[str, str], Coverage] = {}
+
+    def coverage(self, ship_from: str, destination: str) -> Coverage:
+        """What a verdict under this plan speaks for, for a shipment between two countries (kept)."""
+        key = (ship_from, destination)
+        found = self._coverage.get(key)
+        if found is None:
+            found = coverage_of(self.covered, ship_from, destination)
+            if len(self._coverage) < 65536:
+                self._coverage[key] = found
+        return found
 
     def shape(self, decision: Decision) -> Shape:
         """The verdict shape of a decision (a few dozen distinct shapes per snapshot, kept)."""
@@ -367,6 +379,16 @@ def _loader(name: str) -> str:
     if attr == "headquarters":
         return f"None if P_{role} is None else (P_{role}.headquarters or P_{role}.country)"
     return f"None if P_{role} is None else P_{role}.{attr}"
+
+
+def covered_jurisdictions(snap: Snapshot) -> tuple[str, ...]:
+    """The jurisdictions with a ruleset that judges shipments in *snap* (coalitions, `INTL`, are not one)."""
+    return tuple(sorted({rs.version.jurisdiction for rs in snap.rulesets if rs.decides} - {"INTL"}))
+
+
+def coverage_of(covered: tuple[str, ...], ship_from: str, destination: str) -> Coverage:
+    """The coverage statement for a shipment from *ship_from* to *destination*."""
+    return Coverage(covered, tuple(sorted({ship_from, destination} - set(covered))))
 
 
 def _same(codes: frozenset[str]) -> frozenset[str]:

@@ -81,6 +81,7 @@ def render_verdict(v: Verdict) -> Any:
     overall = Text("  overall ")
     overall.append(v.outcome.value, style=_STYLE[v.outcome])
     parts.append(overall)
+    parts.append(Text(f"  coverage {v.coverage.statement(v.as_of)}", style="dim"))
     for r in v.reasons:
         line = Text("  ")
         if r.effect is None:

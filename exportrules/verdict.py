@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-__all__ = ["Action", "Outcome", "Reason", "RulesetUsed", "Verdict"]
+__all__ = ["Action", "Coverage", "Outcome", "Reason", "RulesetUsed", "Verdict"]
 
 
 class Outcome(str, Enum):
@@ -135,6 +135,30 @@ class RulesetUsed:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """What a verdict speaks for: the jurisdictions whose rulesets judged, and those of the shipment's
+    countries (where it ships from, where it goes) that no loaded ruleset covers. A `permitted` verdict
+    is a clearance under the covered jurisdictions' rulesets only."""
+
+    covered: tuple[str, ...]
+    """Jurisdictions with a ruleset that judges shipments in force on the date."""
+    not_covered: tuple[str, ...]
+    """The shipment's countries whose own rules no loaded ruleset models."""
+
+    def statement(self, as_of: dt.date) -> str:
+        """One line a person reads."""
+        line = (f"under the loaded rulesets as of {as_of.isoformat()} ({', '.join(self.covered) or 'none'})")
+        if self.not_covered:
+            line += f"; no ruleset covers {', '.join(self.not_covered)}: their own rules were not checked"
+        return line
+
+    def to_dict(self, as_of: dt.date) -> dict[str, Any]:
+        """Plain JSON-ready form."""
+        return {"covered": list(self.covered), "not_covered": list(self.not_covered),
+                "statement": self.statement(as_of)}
+
+
 _KIND_ORDER = {
     "input": 0, "missing-fact": 1, "classification": 2, "party": 3, "control": 4, "review-policy": 5,
     "authorization": 6, "flag": 7,
@@ -153,8 +177,8 @@ class Verdict:
     answer never pays for the explanation. Verdicts are immutable.
     """
 
-    __slots__ = ("_actions", "_explain", "_reasons", "as_of", "classifications", "jurisdictions", "outcome",
-                 "rulesets", "transaction_id")
+    __slots__ = ("_actions", "_explain", "_reasons", "as_of", "classifications", "coverage", "jurisdictions",
+                 "outcome", "rulesets", "transaction_id")
 
     outcome: Outcome
     classifications: tuple[str, ...]
@@ -163,6 +187,8 @@ class Verdict:
     transaction_id: str | None
     jurisdictions: dict[str, Outcome]
     """Each jurisdiction's own outcome."""
+    coverage: Coverage
+    """What was consulted and which of the shipment's jurisdictions no loaded ruleset covers."""
     _reasons: tuple[Reason, ...] | None
     _actions: tuple[Action, ...] | None
     _explain: Explainer | None
@@ -170,7 +196,7 @@ class Verdict:
     def __init__(self, outcome: Outcome, classifications: tuple[str, ...], reasons: tuple[Reason, ...] | None,
                  actions: tuple[Action, ...] | None, rulesets: tuple[RulesetUsed, ...], as_of: dt.date,
                  transaction_id: str | None, jurisdictions: dict[str, Outcome] | None = None,
-                 *, explain: Explainer | None = None) -> None:
+                 *, explain: Explainer | None = None, coverage: Coverage | None = None) -> None:
         if (reasons is None or actions is None) and explain is None:
             raise ValueError("a verdict needs its reasons and actions, or an explainer that renders them")
         put = object.__setattr__
@@ -183,6 +209,7 @@ class Verdict:
         put(self, "transaction_id", transaction_id)
         put(self, "jurisdictions", dict(jurisdictions) if jurisdictions else {})
         put(self, "_explain", explain)
+        put(self, "coverage", coverage if coverage is not None else Coverage((), ()))
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"Verdict is immutable (cannot set `{name}`)")
@@ -225,7 +252,7 @@ class Verdict:
 
     def _key(self) -> tuple[Any, ...]:
         return (self.outcome, self.classifications, self.reasons, self.actions, self.rulesets, self.as_of,
-                self.transaction_id, tuple(sorted(self.jurisdictions.items())))
+                self.transaction_id, tuple(sorted(self.jurisdictions.items())), self.coverage)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Verdict):
@@ -248,6 +275,7 @@ class Verdict:
             "actions": [a.to_dict() for a in self.actions],
             "rulesets": [r.to_dict() for r in self.rulesets],
             "jurisdictions": {k: v.value for k, v in sorted(self.jurisdictions.items())},
+            "coverage": self.coverage.to_dict(self.as_of),
             "as_of": self.as_of.isoformat(),
             "transaction_id": self.transaction_id,
         }
@@ -266,9 +294,11 @@ class Verdict:
         actions = tuple(Action(a["kind"], a["detail"], a["rule"], a["ruleset"]) for a in data["actions"])
         used = tuple(RulesetUsed(r["id"], r["version"], r["jurisdiction"], r["sha256"], outcome(r["outcome"]))
                      for r in data["rulesets"])
+        cov = data.get("coverage") or {}
         return cls(Outcome(data["outcome"]), tuple(data["classifications"]), reasons, actions, used,
                    dt.date.fromisoformat(data["as_of"]), data["transaction_id"],
-                   {k: Outcome(v) for k, v in data.get("jurisdictions", {}).items()})
+                   {k: Outcome(v) for k, v in data.get("jurisdictions", {}).items()},
+                   coverage=Coverage(tuple(cov.get("covered", ())), tuple(cov.get("not_covered", ()))))
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """Deterministic JSON text."""

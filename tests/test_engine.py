@@ -106,8 +106,8 @@ def test_verdict_json_is_byte_identical(engine: exportrules.Engine) -> None:
     again = exportrules.load().judge(tx(id="po-1")).to_json()
     assert first == again
     data = json.loads(first)
-    assert list(data) == ["outcome", "classifications", "reasons", "actions", "rulesets", "jurisdictions", "as_of",
-                          "transaction_id"]
+    assert list(data) == ["outcome", "classifications", "reasons", "actions", "rulesets", "jurisdictions", "coverage",
+                          "as_of", "transaction_id"]
     assert all(len(r["sha256"]) == 64 for r in data["rulesets"])
 
 

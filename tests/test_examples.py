@@ -48,6 +48,7 @@ def test_text_output_has_one_line_per_jurisdiction_then_overall(cli: Callable[..
     lines = [line.strip() for line in run.out.splitlines()]
     cn, us, overall = lines.index("CN     flagged"), lines.index("US     blocked"), lines.index("overall blocked")
     assert cn < us < overall
+    assert lines[overall + 1].startswith("coverage under the loaded rulesets as of 2026-")
 
 
 def test_json_lines_example(cli: Callable[..., Run]) -> None:

@@ -14,6 +14,7 @@ import exportrules
 from exportrules import Outcome, TransactionInvalid, Verdict, parse_transaction
 from exportrules.corpus import load_cases
 from exportrules.judging import judge_full
+from exportrules.plan import coverage_of, covered_jurisdictions
 from exportrules.testing import from_engine, parties, transactions
 from exportrules.transaction import _fast_transaction, read_transaction
 
@@ -26,8 +27,10 @@ CASES = [c for c in load_cases(ROOT / "tests" / "corpus") if "date" in c.transac
 def _interpreted(engine: exportrules.Engine, tx: Any, as_of: str | None = None) -> Verdict:
     t = read_transaction(tx)
     day = t.date if as_of is None else dt.date.fromisoformat(as_of)
-    j = judge_full(engine.snapshot(day), t, day)
-    return Verdict(j.outcome, j.classifications, j.reasons, j.actions, j.rulesets, day, t.id, j.jurisdictions)
+    snap = engine.snapshot(day)
+    j = judge_full(snap, t, day)
+    return Verdict(j.outcome, j.classifications, j.reasons, j.actions, j.rulesets, day, t.id, j.jurisdictions,
+                   coverage=coverage_of(covered_jurisdictions(snap), t.ship_from, t.destination))
 
 
 def _decided_by_plan(engine: exportrules.Engine, tx: Any) -> bool:
@@ -95,6 +98,16 @@ def test_listed_parties_are_left_to_the_interpreter() -> None:
     assert not _decided_by_plan(ENGINE, tx)
     v = ENGINE.judge(tx)
     assert v.explained and v.outcome is Outcome.BLOCKED and "huawei" in v.reason_ids()
+
+
+def test_every_verdict_says_what_it_covers() -> None:
+    v = ENGINE.judge({"date": "2024-06-01", "item": "nvidia-h20", "ship_from": "JP", "destination": "DE",
+                      "buyer": {"name": "Plain Buyer", "country": "DE"}})
+    assert v.coverage.not_covered == ("DE", "JP") and "US" in v.coverage.covered
+    data = v.to_dict()["coverage"]
+    assert data["statement"].startswith("under the loaded rulesets as of 2024-06-01")
+    assert "no ruleset covers DE, JP" in data["statement"]
+    assert Verdict.from_dict(v.to_dict()).to_json() == v.to_json()
 
 
 def test_reading_a_verdict_renders_its_reasons_once() -> None:
