@@ -19,7 +19,9 @@ def test_rule_changes_of_the_april_2024_amendment() -> None:
     assert changes[("authorizations", "aca")].change == "added"
     assert changes[("controls", "ac-d1-d4")].change == "changed"
     assert "classes" in changes[("controls", "ac-d1-d4")].fields
-    assert changes[("authorizations", "nac")].fields == ("citation", "covers", "when")
+    # the no-notification D:1/D:4 branch of NAC becomes License Exception ACA (ear-beyond-advanced-computing.md §4)
+    assert changes[("authorizations", "nac-d1-d4")].change == "removed"
+    assert changes[("authorizations", "nac")].fields == ("citation", "note", "when")
 
 
 def test_flips_between_versions(tmp_path: Path) -> None:
@@ -30,10 +32,14 @@ def test_flips_between_versions(tmp_path: Path) -> None:
               "buyer": {"name": "Hanoi Games JSC", "country": "VN"}}
     h100_de = {"date": "2024-06-01", "item": "nvidia-h100-sxm", "destination": "DE",
                "buyer": {"name": "Example GmbH", "country": "DE"}}
-    found = flips(old, new, [rtx_vn, h100_de])
-    # NAC needed a notification for Vietnam; ACA (April 2024) does not
-    assert [(f.transaction["item"], f.old.outcome.value, f.new.outcome.value) for f in found] == [
-        ("nvidia-rtx-4090", "flagged", "permitted")]
+    server = {"date": "2024-06-01", "destination": "CN", "buyer": {"name": "Example Cloud Co", "country": "CN"},
+              "item": {"kind": "computer", "name": "8-GPU server", "vendor": "Example Vendor", "tpp": 3000,
+                       "performance_density": 4.0, "datacenter": True}}
+    found = flips(old, new, [rtx_vn, h100_de, server])
+    # 4A090.b (April 2024) catches a computer built on a 3A090.b-class IC; NAC's D:1/D:4 branch without a
+    # notification simply became ACA, so the RTX 4090 to Vietnam does not flip
+    assert [(f.transaction["item"]["name"], f.old.outcome.value, f.new.outcome.value) for f in found] == [
+        ("8-GPU server", "permitted", "flagged")]
 
 
 def test_diff_command(cli: Callable[..., Run]) -> None:

@@ -87,7 +87,10 @@ def test_fail_closed_without_any_party(engine: exportrules.Engine) -> None:
 
 
 def test_nac_needs_its_notification(engine: exportrules.Engine) -> None:
-    rtx = tx(item="nvidia-rtx-4090", destination="VN", buyer={"name": "Shop", "country": "VN"}, date="2023-12-01")
+    # the notification is owed for D:5 (China) but not for D:1/D:4 Vietnam (ear-beyond-advanced-computing.md §4)
+    vietnam = tx(item="nvidia-rtx-4090", destination="VN", buyer={"name": "Shop", "country": "VN"}, date="2023-12-01")
+    assert engine.judge(vietnam).outcome is Outcome.PERMITTED
+    rtx = tx(item="nvidia-rtx-4090", buyer={"name": "Shop", "country": "CN"}, date="2023-12-01")
     v = engine.judge(rtx)
     assert v.outcome is Outcome.FLAGGED
     assert [a.kind for a in v.actions] == ["provide-evidence"]
