@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .engine import Engine, load
     from .errors import BackendUnavailable, ExportRulesError, RulesetInvalid, TransactionInvalid
     from .transaction import ItemSpec, Owner, Party, Transaction, parse_transaction
-    from .verdict import Action, Outcome, Reason, RulesetUsed, Verdict
+    from .verdict import Action, Coverage, Outcome, Reason, RulesetUsed, Verdict
 
 __version__ = "0.1.0"
 
@@ -35,13 +35,15 @@ _WHERE = {
     "TransactionInvalid": "errors",
     "ItemSpec": "transaction", "Owner": "transaction", "Party": "transaction", "Transaction": "transaction",
     "parse_transaction": "transaction",
-    "Action": "verdict", "Outcome": "verdict", "Reason": "verdict", "RulesetUsed": "verdict", "Verdict": "verdict",
+    "Action": "verdict", "Coverage": "verdict", "Outcome": "verdict", "Reason": "verdict", "RulesetUsed": "verdict",
+    "Verdict": "verdict",
 }
 
 __all__ = [
     "Action",
     "BackendUnavailable",
     "Catalog",
+    "Coverage",
     "Diagnostic",
     "Engine",
     "ExportRulesError",

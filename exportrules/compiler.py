@@ -503,8 +503,6 @@ class Compiler:
         self._cache: dict[int, Snapshot] = {}
         self._parties: dict[tuple[str, str, str], tuple[tuple[CParty, ...], NameIndex[CParty]]] = {}
         self._lock = threading.RLock()
-        self.on_compile: list[Callable[[Snapshot], None]] = []
-        """Called (under the lock) with each new snapshot, before any thread can see it."""
 
     def state_index(self, on: dt.date) -> int:
         """Which date-state *on* falls in (dates between two change dates share one)."""
@@ -522,8 +520,6 @@ class Compiler:
                     start = dates[i - 1] if i > 0 else dt.date.min
                     end = dates[i] - dt.timedelta(days=1) if i < len(dates) else None
                     snap = compile_snapshot(self.catalog, on, start=start, end=end, party_indexes=self._parties)
-                    for hook in self.on_compile:
-                        hook(snap)
                     self._cache[i] = snap
         return snap
 

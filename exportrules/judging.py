@@ -315,6 +315,12 @@ class _Judge:
                 reasons.append(Reason("unused-evidence", "input", None, "", "", "", "", "evidence", (name,),
                                       f"no rule in force reads evidence `{name}`" + (f"; {hint}" if hint else "")))
 
+        judged_by = {rs.version.jurisdiction for rs in snap.rulesets if rs.decides}
+        for lic in tx.licences:
+            if jurisdiction_of(lic)[0] not in judged_by:
+                reasons.append(Reason("unused-licence", "input", None, "", "", jurisdiction_of(lic)[0], "",
+                                      "licences", (lic,), f"no ruleset of {jurisdiction_of(lic)[0]} is in force on "
+                                      f"{self.day.isoformat()}: licence `{lic}` changed nothing in this verdict"))
         if tx.end_use is None and snap.end_uses:
             reasons.append(Reason("no-end-use", "input", None, "", "", "", "", "end_use", (),
                                   "no end use was declared: controls that turn on a known end use (military, "

@@ -244,6 +244,8 @@ class _Variant(Generic[_T]):
 
 
 def _trigrams(text: str) -> set[str]:
+    """The trigrams of a run-together key, padded: what the index is built on (queries get the same set
+    from per-token caches and :func:`_joins`)."""
     padded = f"  {text} "
     return {padded[i : i + 3] for i in range(len(padded) - 2)}
 
@@ -281,15 +283,13 @@ class NameIndex(Generic[_T]):
                 words[w].append(i)
             self._sorted.setdefault(v.sorted_key, []).append(i)
             self._compact.setdefault(v.compact, []).append(i)
-            padded = f"  {v.compact} "
-            for j in range(len(padded) - 2):
-                postings[padded[j : j + 3]].append(i)
+            for g in _trigrams(v.compact):
+                postings[g].append(i)
         # Each trigram's postings as (how many names, the set of them): candidates are found by set
         # operations in C rather than by counting in Python.
         self._grams: dict[str, tuple[int, frozenset[int]]] = {}
         for g, ids in postings.items():
-            unique = frozenset(ids)
-            self._grams[g] = (len(unique), unique)
+            self._grams[g] = (len(ids), frozenset(ids))
         self._common = max(8, int(len(variants) * self.COMMON_SHARE))
         # Words of listed names, each with the names that hold it; only distinctive words (held by few
         # names, four letters or more) find names contained in a longer one.

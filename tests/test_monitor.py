@@ -114,7 +114,7 @@ import os, sys, exportrules
 from exportrules.monitor import Ledger, Monitor
 m = Monitor(exportrules.load(), Ledger(sys.argv[1]))
 print("ready", flush=True)
-i = 0
+i = int(sys.argv[2]) if len(sys.argv) > 2 else 0  # where this writer's ids start
 while True:
     m.record({"id": f"k{i}", "date": "2025-12-01", "item": "nvidia-gb300", "destination": "AE",
               "buyer": {"name": "G42", "country": "AE"}, "licences": ["D1"], "quantity": 3,

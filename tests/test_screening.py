@@ -6,6 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import exportrules
 from exportrules import TransactionInvalid, parse_transaction
@@ -107,3 +109,17 @@ def test_a_name_holding_a_listed_name_and_a_place_is_a_possible_affiliate(engine
     # ... but a listed word inside another line of business is another firm
     assert engine.screen("Megvii Coffee Roasters", on="2024-06-01") == []
     assert engine.screen("Biren Textiles Pvt Ltd", on="2024-06-01") == []
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet="abcdhuwei 0123-华为Тр", max_size=30))
+def test_query_trigrams_from_token_caches_are_the_index_trigrams(name: str) -> None:
+    # the index is built on the trigrams of the run-together key; queries assemble the same set from
+    # per-token trigrams and the trigrams where tokens meet
+    from exportrules.screening import _joins, _trigrams, name_parts
+
+    _, compact, tokens = name_parts(name)
+    if not compact:
+        return
+    inner = {t[i : i + 3] for t in tokens for i in range(len(t) - 2)}
+    assert inner | _joins(tokens) == _trigrams(compact)
