@@ -269,6 +269,120 @@ def judge(
     raise typer.Exit(ExitCode.INVALID if batch.invalid else _OUTCOME_CODE[worst])
 
 
+class FailOn(str, Enum):
+    """Which outcomes make ``batch`` exit non-zero."""
+
+    flagged = "flagged"
+    blocked = "blocked"
+    never = "never"
+
+
+def _mapping(items: list[str] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items or []:
+        header, sep, target = item.partition("=")
+        if not sep or not header or not target:
+            _err.print(f"error[usage]: --map `{item}`: expected HEADER=FIELD, e.g. --map 'Kunde=buyer'", markup=False)
+            raise typer.Exit(ExitCode.USAGE)
+        out[header] = target
+    return out
+
+
+@app.command()
+def batch(
+    source: Annotated[Path, typer.Argument(help="Orders: CSV, JSON Lines, Parquet or Arrow IPC.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Verdicts: CSV, Parquet or JSON Lines "
+                                             "(default: JSON Lines on stdout).")] = None,
+    in_format: Annotated[str | None, typer.Option("--in-format", help="csv, jsonl, parquet or arrow "
+                                                  "(default: from the extension).")] = None,
+    out_format: Annotated[str | None, typer.Option("--out-format", help="csv, jsonl or parquet.")] = None,
+    mapping: Annotated[list[str] | None, typer.Option("--map", help="HEADER=FIELD for a header the reader does "
+                                                      "not recognise (repeatable).")] = None,
+    rejects: Annotated[Path | None, typer.Option("--rejects", help="Where rows that cannot be judged go "
+                                                 "(default: OUT.rejects.jsonl).")] = None,
+    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 4/5 when any order is flagged/blocked.")]
+    = FailOn.never,
+    resume: Annotated[bool, typer.Option("--resume", help="Skip ids already in OUT and append.")] = False,
+    explain: Annotated[bool, typer.Option("--explain/--no-explain", help="Deciding rules, actions and reasons "
+                                          "(default) or only the answer.")] = True,
+    ray: Annotated[bool, typer.Option("--ray", help="Run over a Parquet dataset with Ray Data (the `ray` "
+                                      "extra); OUT is a directory of Parquet files.")] = False,
+    rulesets: RulesetsOpt = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Judge under the rules in force on this date.")] = None,
+    licences: LicencesOpt = None,
+    strict_licences: StrictOpt = False,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Judge a file of orders into a file of verdicts, with a summary on stderr.
+
+    Exit codes: 3 if any row was rejected; otherwise 5 if --fail-on flagged/blocked and any order is
+    blocked, 4 if --fail-on flagged and any is flagged; otherwise 0.
+    """
+    from .table import TableInvalid
+
+    engine = _load(rulesets, fmt, licences, strict_licences)
+    if as_of is not None:
+        try:
+            parse_date(as_of)
+        except ValueError as exc:
+            _err.print(f"error[invalid-transaction]: `--as-of`: {exc}", markup=False)
+            raise typer.Exit(ExitCode.INVALID) from None
+    if not source.is_file():
+        _err.print(f"error[invalid-input]: `{source}`: no such file", markup=False)
+        raise typer.Exit(ExitCode.INVALID)
+    try:
+        if ray:
+            from .ray import run_ray_batch
+
+            summary = run_ray_batch(source, out, rulesets=rulesets, as_of=as_of, mapping=_mapping(mapping),
+                                    explain=explain)
+        else:
+            summary = _run_batch_with_progress(engine, source, out, in_format, out_format, _mapping(mapping),
+                                               rejects, resume, as_of, explain)
+    except (TableInvalid, ImportError) as exc:
+        _err.print(f"error[invalid-input]: {exc}", markup=False)
+        raise typer.Exit(ExitCode.INVALID) from None
+    if fmt is Format.json:
+        _err.print(json.dumps(summary.to_dict(), ensure_ascii=False), markup=False)
+    else:
+        _err.print(summary.text(), markup=False)
+    if summary.rejected:
+        raise typer.Exit(ExitCode.INVALID)
+    blocked, flagged = summary.outcomes.get("blocked", 0), summary.outcomes.get("flagged", 0)
+    if fail_on is not FailOn.never and blocked:
+        raise typer.Exit(ExitCode.BLOCKED)
+    if fail_on is FailOn.flagged and flagged:
+        raise typer.Exit(ExitCode.FLAGGED)
+    raise typer.Exit(ExitCode.OK)
+
+
+def _run_batch_with_progress(engine: Engine, source: Path, out: Path | None, in_format: str | None,
+                             out_format: str | None, mapping: dict[str, str], rejects: Path | None, resume: bool,
+                             as_of: str | None, explain: bool) -> Any:
+    from .batch import run_batch
+
+    if not _err.is_terminal:
+        return run_batch(engine, source, out, in_format=in_format, out_format=out_format, mapping=mapping,
+                         rejects=rejects, resume=resume, as_of=as_of, explain=explain)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    total = _row_count(source)
+    with Progress(TextColumn("judging"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=_err, transient=True) as progress:
+        task = progress.add_task("rows", total=total)
+        return run_batch(engine, source, out, in_format=in_format, out_format=out_format, mapping=mapping,
+                         rejects=rejects, resume=resume, as_of=as_of, explain=explain,
+                         on_rows=lambda n: progress.advance(task, n))
+
+
+def _row_count(source: Path) -> int | None:
+    if source.suffix.lower() in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(source).metadata.num_rows)
+    return None
+
+
 @app.command()
 def validate(
     directory: Annotated[Path | None, typer.Argument(help="Directory of rulesets (default: the bundled ones).")] = None,

@@ -319,15 +319,15 @@ class _Judge:
         for lic in tx.licences:
             if jurisdiction_of(lic)[0] not in judged_by:
                 reasons.append(Reason("unused-licence", "input", None, "", "", jurisdiction_of(lic)[0], "",
-                                      "licences", (lic,), f"no ruleset of {jurisdiction_of(lic)[0]} is in force on "
-                                      f"{self.day.isoformat()}: licence `{lic}` changed nothing in this verdict"))
+                                      "licences", (lic,), f"no ruleset of {jurisdiction_of(lic)[0]} is in force on the "
+                                      f"date judged: licence `{lic}` changed nothing in this verdict"))
         if tx.end_use is None and snap.end_uses:
             reasons.append(Reason("no-end-use", "input", None, "", "", "", "", "end_use", (),
                                   "no end use was declared: controls that turn on a known end use (military, "
                                   "supercomputer, advanced-node fabrication …) were read as not applying"))
         elif tx.end_use is not None and tx.end_use not in snap.end_uses:
             reasons.append(Reason("unused-end-use", "input", None, "", "", "", "", "end_use", (tx.end_use,),
-                                  f"no rule in force on {self.day.isoformat()} reads end use `{tx.end_use}`: it "
+                                  f"no rule in force on the date judged reads end use `{tx.end_use}`: it "
                                   "changed nothing in this verdict"))
         for role, name in party_names(tx):
             words = mixed_script_words(name)
@@ -341,9 +341,8 @@ class _Judge:
                 outcomes.append(Outcome.FLAGGED)
         if not any(rs.decides for rs in snap.rulesets):
             reasons.append(Reason("no-rules-in-force", "input", Outcome.FLAGGED, "", "", "", "", "date",
-                                  (f"date {self.day.isoformat()}",),
-                                  f"no ruleset that judges shipments is in force on {self.day.isoformat()}: nothing "
-                                  "here can clear this shipment"))
+                                  (), "no ruleset that judges shipments is in force on the date judged (the "
+                                  "verdict's `as_of`): nothing here can clear this shipment"))
             actions.append(Action("provide-fact", "judge it under rules in force on its date, or load rulesets "
                                   "that cover that date", "no-rules-in-force", ""))
             outcomes.append(Outcome.FLAGGED)

@@ -69,8 +69,13 @@ class Plan:
     """
 
     def __init__(self, snap: Snapshot, decide: Callable[[Any, dt.date], Decision | None], source: str,
-                 class_ids: tuple[str, ...]) -> None:
+                 class_ids: tuple[str, ...], reads: frozenset[str] = frozenset(),
+                 name_keys: frozenset[str] | None = frozenset()) -> None:
         self.snapshot = snap
+        self.reads = reads
+        """The transaction fields the generated function reads (``buyer.country``, ``date``, …)."""
+        self.name_keys = name_keys
+        """The (normalised) party names conditions compare with; None when a condition reads names otherwise."""
         self.decide = decide
         self.source = source
         """The generated Python source (for reading and debugging)."""
@@ -120,6 +125,8 @@ class _Gen:
         self.consts: dict[str, Any] = {}
         self._const_ids: dict[Any, str] = {}
         self.fields: set[str] = set()
+        self.name_keys: set[str] = set()
+        self.names_opaque = False
         self.class_ids = tuple(sorted({c.meta.id for c in snap.classifications}))
         self.bit = {c: 1 << i for i, c in enumerate(self.class_ids)}
         self.lines: list[str] = []
@@ -160,6 +167,8 @@ class _Gen:
     def test(self, t: Test, ruleset: str, classes: bool) -> _Expr:
         name, op, value = t.field, t.op, t.value
         ftype = FIELDS[name]
+        if name.endswith(".name") and op not in ("eq", "ne", "in", "not_in", "exists"):
+            self.names_opaque = True
         if name == "item.class":
             if not classes:  # classifications cannot see classes: the interpreter reads them as not given
                 if op == "exists":
@@ -199,6 +208,7 @@ class _Gen:
             test = f"not {w}.isdisjoint({v})"
         elif name.endswith(".name") and op in ("eq", "ne", "in", "not_in"):
             keys = frozenset(name_keys(x)[0] for x in (value if isinstance(value, tuple) else (value,)))
+            self.name_keys |= keys
             test = f"KEY({v})[0] in {self.const(keys)}"
         elif op in ("in", "not_in"):
             test = f"{v} in {self.const(frozenset(value))}"
@@ -428,7 +438,8 @@ def build_plan(snap: Snapshot) -> Plan:
     }
     code = compile(source, f"<exportrules plan {snap.start}..{snap.end}>", "exec")
     exec(code, namespace)  # generated from validated, structured rules: no user text is ever code
-    return Plan(snap, namespace["decide"], source, gen.class_ids)
+    return Plan(snap, namespace["decide"], source, gen.class_ids, frozenset(gen.fields),
+                None if gen.names_opaque else frozenset(gen.name_keys))
 
 
 def __dir__() -> list[str]:
