@@ -1,85 +1,67 @@
-"""Check a CSV of purchase orders before they ship.
+"""Check a file of purchase orders before they ship.
 
     python examples/procurement_check.py examples/purchase_orders.csv [--as-of 2026-03-01]
 
-Each row is judged under the rules in force on its date (or on --as-of); the
-script prints a table and exits 1 if any order is blocked, 3 if a row is malformed,
-0 otherwise. Columns: po, date, item, quantity, ship_from, destination, buyer,
-buyer_country, buyer_headquarters, end_use, evidence and licences (both
-semicolon-separated).
+Each row is judged under the rules in force on its date (or on --as-of) with
+``exportrules.table.judge_table``; headers are matched case-insensitively (``PO``,
+``Buyer Country`` and ``buyer.country`` all work; see docs/batch.md). The script
+prints a table and the actions owed, and exits with the CLI's codes: 5 if any
+order is blocked, 4 if any is flagged, 3 if a row cannot be read, 0 otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
-from typing import Any
 
+import polars as pl
 from rich.console import Console
 from rich.table import Table
 
 import exportrules
+from exportrules.cli import ExitCode
+from exportrules.table import TableInvalid, judge_table
 
 STYLE = {"permitted": "green", "flagged": "yellow", "blocked": "bold red"}
 
 
-def to_transaction(row: dict[str, str]) -> dict[str, Any]:
-    """One CSV row in the transaction JSON contract."""
-    buyer: dict[str, Any] = {"name": row["buyer"]}
-    if row.get("buyer_country"):
-        buyer["country"] = row["buyer_country"]
-    if row.get("buyer_headquarters"):
-        buyer["headquarters"] = row["buyer_headquarters"]
-    tx: dict[str, Any] = {
-        "id": row["po"], "date": row["date"], "item": row["item"],
-        "quantity": int(row["quantity"] or 1), "ship_from": row.get("ship_from") or "US",
-        "destination": row["destination"], "buyer": buyer,
-        "evidence": [e for e in (row.get("evidence") or "").split(";") if e],
-        "licences": [lic for lic in (row.get("licences") or "").split(";") if lic],
-    }
-    if row.get("end_use"):
-        tx["end_use"] = row["end_use"]
-    return tx
-
-
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("csv", type=Path)
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("orders", type=Path, help="CSV (or Parquet) of purchase orders")
     ap.add_argument("--as-of", default=None)
     args = ap.parse_args(argv)
-    engine = exportrules.load()
     console = Console()
-    table = Table(title=f"Export check: {args.csv.name}")
-    for col in ("PO", "item", "to", "outcome", "by jurisdiction", "deciding rules"):
+    orders = pl.read_parquet(args.orders) if args.orders.suffix == ".parquet" else \
+        pl.read_csv(args.orders, infer_schema=False)
+    try:
+        judged = judge_table(exportrules.load(), orders, as_of=args.as_of)
+    except (TableInvalid, ValueError) as exc:
+        console.print(f"[magenta]invalid[/]: {exc}")
+        return ExitCode.INVALID
+    ref = next((c for c in orders.columns if c.strip().lower() in ("po", "id", "order_id")), orders.columns[0])
+    dest = next((c for c in orders.columns if c.strip().lower() == "destination"), None)
+    table = Table(title=f"Export check: {args.orders.name}")
+    for col in ("PO", "to", "outcome", "by jurisdiction", "deciding rules"):
         table.add_column(col, overflow="fold")
     owed: list[str] = []
-    blocked = invalid = False
-    with args.csv.open(newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            try:
-                verdict = engine.judge(to_transaction(row), as_of=args.as_of)
-            except (exportrules.TransactionInvalid, ValueError) as exc:
-                invalid = True
-                table.add_row(row.get("po", "?"), row.get("item", ""), row.get("destination", ""),
-                              "[magenta]invalid[/]", "", str(exc).splitlines()[-1].strip())
-                continue
-            outcome = verdict.outcome.value
-            blocked |= verdict.outcome is exportrules.Outcome.BLOCKED
-            deciding = [r.rule for r in verdict.reasons if r.effect is not None and r.effect.value == outcome]
-            table.add_row(
-                row["po"], row["item"], row["destination"], f"[{STYLE[outcome]}]{outcome}[/]",
-                " ".join(f"{j}:{o.value}" for j, o in sorted(verdict.jurisdictions.items())),
-                ", ".join(dict.fromkeys(deciding)) or "-",
-            )
-            owed.extend(f"{row['po']}: {a.kind}: {a.detail}" for a in verdict.actions)
+    for row in judged.iter_rows(named=True):
+        if row["error"] is not None:
+            table.add_row(str(row[ref]), str(row[dest] if dest else ""), "[magenta]invalid[/]", "", row["error"])
+            continue
+        outcome = row["outcome"]
+        table.add_row(str(row[ref]), str(row[dest] if dest else ""), f"[{STYLE[outcome]}]{outcome}[/]",
+                      row["jurisdictions"].replace("=", ":").replace(";", " "), row["rules"].replace(";", ", ") or "-")
+        owed.extend(f"{row[ref]}: {a}" for a in (row["actions"] or "").split(" | ") if a)
     console.print(table)
     for line in owed:
         console.print(f"  {line}", markup=False, highlight=False)
-    if invalid:
-        return 3
-    return 1 if blocked else 0
+    outcomes = set(judged.get_column("outcome").to_list())
+    if judged.get_column("error").is_not_null().any():
+        return ExitCode.INVALID
+    if "blocked" in outcomes:
+        return ExitCode.BLOCKED
+    return ExitCode.FLAGGED if "flagged" in outcomes else ExitCode.OK
 
 
 if __name__ == "__main__":

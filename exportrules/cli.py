@@ -384,6 +384,44 @@ def _row_count(source: Path) -> int | None:
 
 
 @app.command()
+def serve(
+    rulesets: RulesetsOpt = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    watch: Annotated[bool, typer.Option("--watch", help="Reload when a ruleset file changes.")] = False,
+    decision_log: Annotated[Path | None, typer.Option("--decision-log", help="Append one JSON line per verdict "
+                                                      "to this file (default: stderr).")] = None,
+    max_items: Annotated[int, typer.Option("--max-items", help="Most transactions in one /v1/judge call.")] = 10_000,
+    max_bytes: Annotated[int, typer.Option("--max-bytes", help="Largest request body.")] = 16 << 20,
+) -> None:
+    """Serve the engine over HTTP (the `serve` extra): /v1/judge, /v1/batch, /v1/rulesets, /v1/members,
+    /v1/timeline, /healthz; rulesets reload on SIGHUP (and on change with --watch)."""
+    import logging
+
+    try:
+        import uvicorn
+
+        from .serve import DECISIONS, Service, create_app, install_sighup
+    except ImportError as exc:
+        _err.print(f"error[missing-extra]: {exc}; install with `pip install 'exportrules[serve]'`", markup=False)
+        raise typer.Exit(ExitCode.INVALID) from None
+    try:
+        service = Service(rulesets, max_items=max_items, max_bytes=max_bytes)
+    except RulesetInvalid as exc:
+        _fail_invalid(exc.diagnostics, Format.text)
+    handler: logging.Handler = logging.FileHandler(decision_log, encoding="utf-8") if decision_log \
+        else logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    DECISIONS.addHandler(handler)
+    DECISIONS.setLevel(logging.INFO)
+    DECISIONS.propagate = False
+    install_sighup(service)
+    if watch and rulesets is not None:
+        service.watch()
+    uvicorn.run(create_app(service), host=host, port=port, log_level="warning")
+
+
+@app.command()
 def validate(
     directory: Annotated[Path | None, typer.Argument(help="Directory of rulesets (default: the bundled ones).")] = None,
     fmt: FormatOpt = Format.text,
@@ -579,9 +617,48 @@ def show_ledger(
 
 
 @app.command()
-def schema(fmt: FormatOpt = Format.json) -> None:
-    """Print the JSON Schema of ruleset files (JSON in either format)."""
-    _json(json.dumps(ruleset_json_schema(), indent=2, ensure_ascii=False))
+def schema(
+    transaction: Annotated[bool, typer.Option("--transaction", help="The schema of transactions instead.")] = False,
+    fmt: FormatOpt = Format.json,
+) -> None:
+    """Print the JSON Schema of ruleset files, or of transactions (JSON in either format)."""
+    data = Transaction.model_json_schema() if transaction else ruleset_json_schema()
+    _json(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+@app.command()
+def chips(
+    on: Annotated[str, typer.Option("--on", help="Classify under the rules in force on this date.")] = "2026-03-01",
+    rulesets: RulesetsOpt = None,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """List the chip catalogue: TPP, performance density and classification on a date."""
+    engine = _load(rulesets, fmt)
+    try:
+        day = parse_date(on)
+    except ValueError as exc:
+        _err.print(f"error[invalid-value]: `--on`: {exc}", markup=False)
+        raise typer.Exit(ExitCode.INVALID) from None
+    snap = engine.snapshot(day)
+    rows: list[dict[str, Any]] = []
+    for item_id, params in sorted(snap.items.items()):
+        facts = engine.facts({"date": day, "item": item_id, "destination": "US"})
+        rows.append({"id": item_id, "name": params.get("name"), "vendor": params.get("vendor"),
+                     "tpp": params.get("tpp"), "performance_density": params.get("performance_density"),
+                     "classes": sorted(facts["item.class"])})
+    if fmt is Format.json:
+        _json(json.dumps({"on": day.isoformat(), "chips": rows}, indent=2, ensure_ascii=False))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"chips on {day.isoformat()}")
+    for col in ("id", "vendor", "TPP", "PD", "class"):
+        table.add_column(col, justify="right" if col in ("TPP", "PD") else "left")
+    for r in rows:
+        table.add_row(r["id"], r["vendor"] or "", "" if r["tpp"] is None else f"{r['tpp']:,.0f}",
+                      "" if r["performance_density"] is None else f"{r['performance_density']:.2f}",
+                      ", ".join(r["classes"]) or "-")
+    _out.print(table)
 
 
 @app.command("rulesets")

@@ -64,7 +64,8 @@ def judge_dataset(ds: Any, *, rulesets: str | Path | None = None, as_of: str | N
     import ray
 
     # one CPU is left for reading and writing, or a small machine starves its own pipeline
-    n = workers or max(1, int(ray.available_resources().get("CPU", os.cpu_count() or 1)) - 1)
+    cpus = ray.available_resources().get("CPU", os.cpu_count() or 1)  # type: ignore[no-untyped-call]
+    n = workers or max(1, int(cpus) - 1)
     return ds.map_batches(_Judge, fn_constructor_args=(str(rulesets) if rulesets else None, as_of, mapping, explain),
                           batch_format="pyarrow", batch_size=batch_size, compute=ray.data.ActorPoolStrategy(size=n))
 

@@ -68,7 +68,7 @@ def _procurement_module() -> object:
 
 def test_procurement_check_exits_non_zero_when_an_order_is_blocked(capsys: pytest.CaptureFixture[str]) -> None:
     module = _procurement_module()
-    assert module.main([str(EXAMPLES / "purchase_orders.csv")]) == 1  # type: ignore[attr-defined]
+    assert module.main([str(EXAMPLES / "purchase_orders.csv")]) == ExitCode.BLOCKED  # type: ignore[attr-defined]
     out = capsys.readouterr().out
     assert "PO-1005" in out and "blocked" in out and "MY:blocked" in out
 
@@ -77,8 +77,14 @@ def test_procurement_check_passes_a_clean_file(tmp_path: Path, capsys: pytest.Ca
     rows = (EXAMPLES / "purchase_orders.csv").read_text(encoding="utf-8").splitlines()
     clean = tmp_path / "ok.csv"
     clean.write_text("\n".join([rows[0], rows[1], rows[3]]) + "\n", encoding="utf-8")
-    assert _procurement_module().main([str(clean)]) == 0  # type: ignore[attr-defined]
+    assert _procurement_module().main([str(clean)]) == ExitCode.OK  # type: ignore[attr-defined]
+    upper = tmp_path / "upper.csv"  # capitalised headers, as a spreadsheet exports them
+    upper.write_text("\n".join([rows[0].upper().replace("_", " "), rows[1], rows[3]]) + "\n", encoding="utf-8")
+    assert _procurement_module().main([str(upper)]) == ExitCode.OK  # type: ignore[attr-defined]
+    flagged = tmp_path / "flagged.csv"
+    flagged.write_text("\n".join([rows[0], rows[4]]) + "\n", encoding="utf-8")
+    assert _procurement_module().main([str(flagged)]) == ExitCode.FLAGGED  # type: ignore[attr-defined]
     bad = tmp_path / "bad.csv"
     bad.write_text(rows[0] + "\nPO-9,2026-03-01,nvidia-h100-sxm,1,US,XX,Acme,DE,,,,\n", encoding="utf-8")
-    assert _procurement_module().main([str(bad)]) == 3  # type: ignore[attr-defined]
+    assert _procurement_module().main([str(bad)]) == ExitCode.INVALID  # type: ignore[attr-defined]
     assert "invalid" in capsys.readouterr().out
