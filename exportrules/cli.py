@@ -422,6 +422,67 @@ def serve(
 
 
 @app.command()
+def report(
+    source: Annotated[Path, typer.Argument(help="A batch's output (with `outcome`), or orders to judge first.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write.")] = Path("report.html"),
+    mapping: Annotated[list[str] | None, typer.Option("--map", help="HEADER=FIELD (repeatable).")] = None,
+    rulesets: RulesetsOpt = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Judge under the rules in force on this date.")] = None,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """A self-contained HTML page for a batch: summary, outcome by destination and chip, and the blocked and
+    flagged orders with their reasons and citations (the `plot` extra)."""
+    from .table import TableInvalid
+
+    if not source.is_file():
+        _err.print(f"error[invalid-input]: `{source}`: no such file", markup=False)
+        raise typer.Exit(ExitCode.INVALID)
+    try:
+        from .report import render_report
+
+        judged, rejected = _report_rows(source, _mapping(mapping), rulesets, as_of, fmt)
+        out.write_text(render_report(judged, title=source.name, rejected=rejected), encoding="utf-8")
+    except (TableInvalid, ImportError) as exc:
+        _err.print(f"error[invalid-input]: {exc}", markup=False)
+        raise typer.Exit(ExitCode.INVALID) from None
+    _err.print(f"wrote {out} ({judged.height:,} orders)", markup=False)
+
+
+def _report_rows(source: Path, mapping: dict[str, str], rulesets: Path | None, as_of: str | None,
+                 fmt: Format) -> tuple[Any, int]:
+    import polars as pl
+
+    from .batch import OUTPUT_COLUMNS, format_of, read_chunks
+    from .table import judge_table
+
+    kind = format_of(source)
+    if kind == "parquet":
+        frame = pl.read_parquet(source)
+    elif kind == "arrow":
+        frame = pl.read_ipc(source)
+    elif kind == "csv":
+        frame = pl.read_csv(source, infer_schema=False)
+    else:
+        first = source.read_text(encoding="utf-8").lstrip().split("\n", 1)[0]
+        frame = pl.read_ndjson(source) if '"outcome"' in first else pl.DataFrame()
+    if "outcome" in frame.columns:
+        return frame, 0
+    rejects: list[dict[str, Any]] = []
+    engine = _load(rulesets, fmt)
+    parts = [judge_table(engine, chunk, as_of=as_of, mapping=mapping) for chunk in read_chunks(source, kind, rejects)]
+    judged = pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
+    from .table import RESULT_COLUMNS, canonical_columns
+
+    cols = canonical_columns([c for c in judged.columns if c not in RESULT_COLUMNS and c != "__line"], mapping)
+    shaped = judged.select([
+        (pl.col(cols[f]).cast(pl.String) if f in cols else pl.lit(None, dtype=pl.String)).alias(name)
+        for f, name in (("id", "id"), ("date", "date"), ("item", "item"), ("destination", "destination"),
+                        ("buyer.name", "buyer"))] + [pl.col(c) for c in OUTPUT_COLUMNS[5:]])
+    errors = judged.get_column("error").is_not_null().sum()
+    return shaped, int(errors) + len(rejects)
+
+
+@app.command()
 def validate(
     directory: Annotated[Path | None, typer.Argument(help="Directory of rulesets (default: the bundled ones).")] = None,
     fmt: FormatOpt = Format.text,
@@ -444,6 +505,8 @@ def timeline(
     start: Annotated[str, typer.Option("--from", help="First date.")] = "2022-10-01",
     end: Annotated[str, typer.Option("--to", help="Last date.")] = "2027-06-30",
     rulesets: RulesetsOpt = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Also draw a step chart to FILE.svg or FILE.png "
+                                              "(the `plot` extra).")] = None,
     fmt: FormatOpt = Format.text,
 ) -> None:
     """The verdict of one transaction over time: one row per date where it changes."""
@@ -463,6 +526,8 @@ def timeline(
     except ValueError as exc:
         _err.print(f"error[invalid-value]: {exc}", markup=False)
         raise typer.Exit(ExitCode.INVALID) from None
+    if plot is not None:
+        _plot_timeline(line, parse_date(end), data, plot)
     if fmt is Format.json:
         _json(json.dumps([{"from": d.isoformat(), "verdict": v.to_dict()} for d, v in line], indent=2,
                               ensure_ascii=False))
@@ -471,6 +536,22 @@ def timeline(
         deciding = sorted({r.rule for r in v.reasons if r.effect is v.outcome and r.effect is not Outcome.PERMITTED})
         by_j = " ".join(f"{j}:{o.value}" for j, o in sorted(v.jurisdictions.items()))
         _out.print(f"{day.isoformat()}  {v.outcome.value:<9}  {by_j:<28}  {', '.join(deciding)}", markup=False)
+
+
+def _plot_timeline(line: Any, end: dt.date, data: Any, path: Path) -> None:
+    if path.suffix.lower() not in (".svg", ".png"):
+        _err.print(f"error[invalid-value]: `--plot {path}`: write .svg or .png", markup=False)
+        raise typer.Exit(ExitCode.INVALID)
+    try:
+        from .plot import save, timeline_figure
+    except ImportError as exc:
+        _err.print(f"error[missing-extra]: {exc}; install with `pip install 'exportrules[plot]'`", markup=False)
+        raise typer.Exit(ExitCode.INVALID) from None
+    fields = data if isinstance(data, dict) else {}
+    item, ref = fields.get("item"), fields.get("id")
+    title = f"{str(ref) + ': ' if ref else ''}{item if isinstance(item, str) else 'item'} " \
+            f"to {fields.get('destination')}"
+    save(timeline_figure(line, end, title=title), path)
 
 
 @app.command()
@@ -596,6 +677,10 @@ def record(
 @app.command("ledger")
 def show_ledger(
     path: Annotated[Path, typer.Argument(help="The SQLite ledger file.")],
+    plot: Annotated[Path | None, typer.Option("--plot", help="Draw use against limits to FILE.svg or FILE.png "
+                                              "(the `plot` extra).")] = None,
+    rulesets: RulesetsOpt = None,
+    licences: LicencesOpt = None,
     fmt: FormatOpt = Format.text,
 ) -> None:
     """Units counted per quota, key and period, and the ledger's integrity check."""
@@ -606,6 +691,8 @@ def show_ledger(
         raise typer.Exit(ExitCode.INVALID)
     led = Ledger.open_readonly(path)  # never changes a file: no WAL switch, no schema, no upgrade
     totals, integrity = led.totals(), led.check()
+    if plot is not None:
+        _plot_ledger(totals, plot, rulesets, licences, fmt)
     if fmt is Format.json:
         _json(json.dumps({"integrity": integrity, "quotas": totals}, indent=2))
     else:
@@ -614,6 +701,30 @@ def show_ledger(
                        markup=False)
         _out.print(f"integrity: {integrity}", markup=False)
     raise typer.Exit(ExitCode.OK if integrity == "ok" else ExitCode.INTERNAL)
+
+
+def _plot_ledger(totals: list[dict[str, Any]], path: Path, rulesets: Path | None, licences: Path | None,
+                 fmt: Format) -> None:
+    if path.suffix.lower() not in (".svg", ".png"):
+        _err.print(f"error[invalid-value]: `--plot {path}`: write .svg or .png", markup=False)
+        raise typer.Exit(ExitCode.INVALID)
+    try:
+        from .plot import ledger_figure, save
+    except ImportError as exc:
+        _err.print(f"error[missing-extra]: {exc}; install with `pip install 'exportrules[plot]'`", markup=False)
+        raise typer.Exit(ExitCode.INVALID) from None
+    engine = _load(rulesets, fmt, licences)
+    limits: dict[str, int] = {}
+    for v in engine.catalog:  # '<ruleset>#<rule>' -> the quota's units per period
+        for a in v.model.authorizations:
+            if a.quota is not None:
+                limits[f"{v.id}#{a.id}"] = a.quota.quantity
+    register = engine.licensing.register
+    if register is not None:
+        for rec in register.records.values():
+            if rec.quantity is not None:
+                limits[f"licence:{rec.jurisdiction}:{rec.number}"] = rec.quantity
+    save(ledger_figure(totals, limits), path)
 
 
 @app.command()

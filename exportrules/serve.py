@@ -31,7 +31,7 @@ from typing import Any
 
 from fastapi import Body, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
 from .engine import Engine, load
 from .errors import ExportRulesError, RulesetInvalid, TransactionInvalid
@@ -135,6 +135,26 @@ def create_app(service: Service | None = None, *, rulesets: Path | None = None) 
     async def internal(_: Request, exc: Exception) -> JSONResponse:  # never a traceback to a client
         logging.getLogger("exportrules.serve").exception("internal error")
         return JSONResponse({"detail": [{"msg": f"internal error: {type(exc).__name__}"}]}, status_code=500)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page() -> HTMLResponse:
+        from importlib.resources import files
+
+        return HTMLResponse((files("exportrules") / "templates" / "service.html").read_text(encoding="utf-8"))
+
+    @app.post("/v1/timeline/plot", response_class=Response,
+              responses={200: {"content": {"image/svg+xml": {}}, "description": "The timeline as an SVG chart."}})
+    def timeline_plot(transaction: Transaction = Body(..., embed=True), start: str = Body("2022-10-01", alias="from"),
+                      end: str = Body("2027-06-30", alias="to")) -> Response:
+        from .plot import svg, timeline_figure
+
+        try:
+            last = parse_date(end)
+            line = svc.engine.timeline(transaction, start, last)
+        except ValueError as exc:
+            return JSONResponse({"detail": [{"loc": ["body"], "msg": str(exc)}]}, status_code=422)
+        title = f"{transaction.id + ': ' if transaction.id else ''}{transaction.destination}"
+        return Response(svg(timeline_figure(line, last, title=title)), media_type="image/svg+xml")
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:

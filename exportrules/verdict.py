@@ -300,6 +300,26 @@ class Verdict:
                    {k: Outcome(v) for k, v in data.get("jurisdictions", {}).items()},
                    coverage=Coverage(tuple(cov.get("covered", ())), tuple(cov.get("not_covered", ()))))
 
+    def _repr_html_(self) -> str:
+        """The verdict as a notebook shows it: outcome, per-jurisdiction outcomes, reasons with citations,
+        actions owed."""
+        from html import escape
+
+        colour = {"permitted": "#1d6b2c", "flagged": "#8a6100", "blocked": "#a11"}[self.outcome.value]
+        rows = "".join(
+            f"<tr><td><code>{escape(r.rule)}</code></td><td>{escape(r.effect.value if r.effect else '')}</td>"
+            f"<td>{escape(r.message)}</td><td><small>{escape(r.citation)}<br>{escape(r.source)}</small></td></tr>"
+            for r in self.reasons)
+        owed = "".join(f"<li>{escape(a.kind)}: {escape(a.detail)}</li>" for a in self.actions)
+        by_j = ", ".join(f"{escape(j)}: {o.value}" for j, o in sorted(self.jurisdictions.items()))
+        return (f"<div class='exportrules-verdict'><p><strong style='color:{colour}'>{self.outcome.value}</strong>"
+                f" as of {self.as_of.isoformat()}" + (f" ({by_j})" if by_j else "")
+                + (f"; classes {escape(', '.join(self.classifications))}" if self.classifications else "")
+                + f"</p><p><small>{escape(self.coverage.statement(self.as_of))}</small></p>"
+                + (f"<table><thead><tr><th>rule</th><th>effect</th><th>why</th><th>citation</th></tr></thead>"
+                   f"<tbody>{rows}</tbody></table>" if rows else "")
+                + (f"<p>Owed:</p><ul>{owed}</ul>" if owed else "") + "</div>")
+
     def to_json(self, *, indent: int | None = 2) -> str:
         """Deterministic JSON text."""
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
