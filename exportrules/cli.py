@@ -74,6 +74,20 @@ _out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
 _err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        _out.print(f"exportrules {__version__}", markup=False)
+        raise typer.Exit(ExitCode.OK)
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Judge AI-chip shipments against versioned export-control rulesets."""
+
+
 def _json(text: str) -> None:
     """JSON goes straight to stdout (never through rich, which would read `:100:` as an emoji)."""
     sys.stdout.write(text + "\n")

@@ -29,3 +29,8 @@ def test_transaction_schema_is_the_model_schema(cli: Callable[..., Run]) -> None
     assert schema == exportrules.Transaction.model_json_schema()
     assert set(schema["required"]) == {"date", "item", "destination"}
     assert "military" in schema["properties"]["end_use"]["anyOf"][0]["enum"]
+
+
+def test_version_flag(cli: Callable[..., Run]) -> None:
+    run = cli("--version")
+    assert run.code == 0 and run.out.strip() == f"exportrules {exportrules.__version__}"

@@ -68,7 +68,7 @@ def test_each_mutant_fails_with_a_counterexample_judge_reproduces(
     cli: Callable[..., Run], tmp_path: Path, name: str
 ) -> None:
     root = _mutant(tmp_path, name)
-    run = cli("test", str(root), "--max-examples", "30", "--format", "json")
+    run = cli("test", str(root), "--only", MUTANTS[name], "--max-examples", "200", "--format", "json")
     assert run.code == ExitCode.PROPERTY_FAILED
     failed = {r["property"]: r for r in run.json()["results"] if not r["passed"]}
     assert MUTANTS[name] in failed, sorted(failed)
