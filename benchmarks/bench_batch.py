@@ -3,6 +3,7 @@
     python benchmarks/bench_batch.py                 # 1M rows, Parquet and CSV, 0% and 20% new names
     python benchmarks/bench_batch.py --rows 200000   # quicker
     python benchmarks/bench_batch.py --memory 10000000   # peak RSS of a 10M-row Parquet batch (subprocess)
+    python benchmarks/bench_batch.py --ray 2 --rows 1000000   # the same batch with Ray Data, 2 local workers
 
 Orders come from `exportrules.testing.orders.order_rows(profile="procurement")`: 200 recurring buyers,
 each with its own country, headquarters, end use and three items, dates over 2026 and any quantity; a
@@ -71,14 +72,36 @@ def memory(rows: int) -> None:
               f"peak RSS {int(peak):,} MB")
 
 
+def ray_run(rows: int, workers: int) -> None:
+    import ray
+
+    from exportrules.ray import run_ray_batch
+
+    engine = exportrules.load()
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "orders.parquet"
+        make(engine, rows, 0.2, 3).write_parquet(src, row_group_size=100_000)
+        ray.init(num_cpus=workers + 1, include_dashboard=False, log_to_driver=False)
+        t = time.perf_counter()
+        summary = run_ray_batch(src, Path(tmp) / "out", workers=workers)
+        took = time.perf_counter() - t
+        ray.shutdown()
+    print(f"{rows:,} rows, Ray Data with {workers} workers (20% new names): {rows / took:,.0f} rows/s "
+          f"({took:.1f} s, Ray start-up not counted; {summary.judged:,} judged)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--memory", type=int, default=0, help="measure peak RSS of a batch of this many rows")
+    ap.add_argument("--ray", type=int, default=0, help="run with Ray Data on this many local workers")
     args = ap.parse_args()
     if args.memory:
         memory(args.memory)
+        return
+    if args.ray:
+        ray_run(args.rows, args.ray)
         return
     engine = exportrules.load()
     with tempfile.TemporaryDirectory() as tmp:

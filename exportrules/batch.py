@@ -217,9 +217,9 @@ class _Writer:
         if fmt == "parquet":
             assert self.parts is not None
             if resume:
-                found = sorted(self.parts.glob("part-*.parquet"))
+                found = sorted(self.parts.glob("part-*")) if self.parts.is_dir() else []
                 self.done |= _ids_parquet([*found, *([out] if out.exists() else [])])
-                self.count = len(list(self.parts.glob("part-*.parquet")))
+                self.count = len(found)
                 if out.exists() and not self.count:  # a finished output: keep it as the first part
                     self.parts.mkdir(exist_ok=True)
                     out.replace(self.parts / "part-000000.parquet")
@@ -247,8 +247,8 @@ class _Writer:
         if self.fmt == "parquet":
             assert self.parts is not None
             tmp = self.parts / f".part-{self.count:06d}.tmp"
-            frame.write_parquet(tmp)
-            tmp.replace(self.parts / f"part-{self.count:06d}.parquet")  # a part exists whole or not at all
+            frame.write_ipc(tmp)  # Arrow IPC: no encoding now; the Parquet file is encoded once, at the end
+            tmp.replace(self.parts / f"part-{self.count:06d}.arrow")  # a part exists whole or not at all
             self.count += 1
             return
         fresh = not self.out.exists() or self.out.stat().st_size == 0
@@ -267,12 +267,18 @@ class _Writer:
         import pyarrow.parquet as pq
 
         assert self.parts is not None
-        parts = sorted(self.parts.glob("part-*.parquet"))
+        import pyarrow.ipc as ipc
+
+        parts = sorted(self.parts.glob("part-*"))
         tmp = self.out.with_name(self.out.name + ".tmp")
         writer = None
         try:
             for p in parts:
-                table = pq.read_table(p)
+                if p.suffix == ".parquet":
+                    table = pq.read_table(p)
+                else:
+                    with ipc.open_file(p) as reader:
+                        table = reader.read_all()
                 if writer is None:
                     writer = pq.ParquetWriter(tmp, table.schema)
                 writer.write_table(table)
@@ -295,11 +301,17 @@ def _clear(parts: Path) -> None:
 
 
 def _ids_parquet(files: list[Path]) -> set[str]:
+    import pyarrow.ipc as ipc
     import pyarrow.parquet as pq
 
     out: set[str] = set()
     for f in files:
-        out.update(str(v) for v in pq.read_table(f, columns=["id"]).column("id").to_pylist() if v is not None)
+        if f.suffix == ".parquet":
+            ids = pq.read_table(f, columns=["id"]).column("id").to_pylist()
+        else:
+            with ipc.open_file(f) as reader:
+                ids = reader.read_all().column("id").to_pylist()
+        out.update(str(v) for v in ids if v is not None)
     return out
 
 

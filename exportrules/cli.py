@@ -502,6 +502,12 @@ def validate(
     fmt: FormatOpt = Format.text,
 ) -> None:
     """Check every ruleset file: all errors and warnings at once."""
+    if directory is not None and not directory.is_dir():
+        _err.print(f"error[invalid-input]: `{directory}`: no such directory", markup=False)
+        raise typer.Exit(ExitCode.INVALID)
+    if directory is not None and not any(directory.rglob("*.yaml")) and not any(directory.rglob("*.yml")):
+        _err.print(f"error[invalid-input]: `{directory}` holds no ruleset files (*.yaml)", markup=False)
+        raise typer.Exit(ExitCode.INVALID)
     _catalog, result = load_catalog(directory)
     found = result.all
     if fmt is Format.json:
@@ -906,6 +912,7 @@ def test_properties(
         return not only or any(text in f"{ruleset_id}::{prop_id}" for text in only)
 
     results = check_properties(engine, max_examples=max_examples, seed=seed, only=chosen)
+    _some_properties(results, only, directory)
     failed = [r for r in results if not r.passed]
     if fmt is Format.json:
         _json(json.dumps({"properties": len(results), "failed": len(failed),
@@ -918,7 +925,8 @@ def test_properties(
             _out.print("", markup=False)
             _out.print(f"property `{r.property}` of `{r.ruleset}` failed: {r.message}", markup=False)
             if r.counterexample is not None:
-                _out.print("counterexample (reproduce with `exportrules judge -`):", markup=False)
+                where = f" -r {directory}" if directory is not None else ""
+                _out.print(f"counterexample (reproduce with `exportrules judge{where} -`):", markup=False)
                 _json(json.dumps(r.counterexample, ensure_ascii=False))
             if r.verdict is not None:
                 _out.print(render_verdict(r.verdict))
@@ -927,6 +935,83 @@ def test_properties(
                            markup=False)
         _out.print(f"{len(results) - len(failed)} passed, {len(failed)} failed", markup=False)
     raise typer.Exit(ExitCode.PROPERTY_FAILED if failed else ExitCode.OK)
+
+
+def _some_properties(results: list[Any], only: list[str] | None, directory: Path | None) -> None:
+    """No property checked is an input error, never a pass."""
+    if results:
+        return
+    if only:
+        _err.print(f"error[invalid-input]: --only {' '.join(only)}: no property matches", markup=False)
+    else:
+        _err.print(f"error[invalid-input]: no ruleset property in `{directory or 'the bundled rulesets'}`",
+                   markup=False)
+    raise typer.Exit(ExitCode.INVALID)
+
+
+@app.command()
+def prove(
+    directory: Annotated[Path | None, typer.Argument(help="Directory of rulesets (default: the bundled ones).")] = None,
+    only: Annotated[list[str] | None, typer.Option("--only", help="Only properties whose `ruleset::id` "
+                                                    "contains this text (repeatable).")] = None,
+    timeout: Annotated[int, typer.Option("--timeout", min=1, help="Seconds the solver may spend on one "
+                                         "question before the property is sampled instead.")] = 60,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Decide every ruleset property exactly with an SMT solver (z3): proved for every transaction in scope on
+    every date it is carried, or refuted with a counterexample the engine confirms (the `prove` extra)."""
+    import time
+
+    try:
+        from .prove import prove_properties
+    except ImportError as exc:
+        _err.print(f"error[missing-extra]: {exc}; install with `pip install 'exportrules[prove]'`", markup=False)
+        raise typer.Exit(ExitCode.INVALID) from None
+    engine = _load(directory, fmt)
+
+    def chosen(ruleset_id: str, prop_id: str) -> bool:
+        return not only or any(text in f"{ruleset_id}::{prop_id}" for text in only)
+
+    started = time.perf_counter()
+    results = prove_properties(engine, only=chosen, timeout_ms=timeout * 1000)
+    _some_properties(results, only, directory)
+    took = time.perf_counter() - started
+    failed = [r for r in results if not r.passed]
+    counts = {s: sum(r.status == s for r in results) for s in ("proved", "refuted", "sampled")}
+    where = f" -r {directory}" if directory is not None else ""
+    if fmt is Format.json:
+        _json(json.dumps({"properties": len(results), **counts, "failed": len(failed), "seconds": round(took, 1),
+                          "results": [{**r.to_dict(), **({"reproduce": _reproduce(r, where)}
+                                                         if r.counterexample is not None else {})}
+                                      for r in results]}, indent=2, ensure_ascii=False))
+    else:
+        for r in results:
+            mark = {"proved": "proved ", "refuted": "REFUTED"}.get(r.status, "sampled" if r.passed else "FAIL   ")
+            _out.print(f"{mark} {r.ruleset}::{r.property}  ({r.states} date ranges, {r.seconds:.1f} s)  {r.source}",
+                       markup=False)
+            if r.status == "sampled":
+                _out.print(f"        {r.note}", markup=False)
+        for r in failed:
+            _out.print("", markup=False)
+            _out.print(f"property `{r.property}` of `{r.ruleset}` is {'refuted' if r.status == 'refuted' else 'broken'}"
+                       f": {r.message}", markup=False)
+            if r.counterexample is not None:
+                _out.print("counterexample:", markup=False)
+                _json(json.dumps(r.counterexample, ensure_ascii=False))
+                _out.print(f"reproduce: {_reproduce(r, where)}", markup=False)
+            if r.related is not None:
+                _out.print(f"related: {json.dumps(r.related.get('transaction') or r.related.get('ruleset_version'))}",
+                           markup=False)
+        _out.print(f"{counts['proved']} proved, {counts['refuted']} refuted, {counts['sampled']} sampled "
+                   f"({len(failed)} failed) in {took:.1f} s; assumed: parties unlisted but for the names conditions "
+                   "name, plain names, items from the catalogue or given by figures", markup=False)
+    raise typer.Exit(ExitCode.PROPERTY_FAILED if failed else ExitCode.OK)
+
+
+def _reproduce(r: Any, where: str) -> str:
+    as_of = f" --as-of {r.as_of}" if r.as_of else ""
+    text = json.dumps(r.counterexample, ensure_ascii=False).replace("'", "'\\''")
+    return f"echo '{text}' | exportrules judge{where}{as_of} -"
 
 
 @app.command()
@@ -939,11 +1024,17 @@ def corpus(
     from .corpus import check_case, load_cases, summarize
 
     engine = _load(rulesets, fmt)
+    if not directory.is_dir():
+        _err.print(f"error[invalid-input]: `{directory}`: no such directory", markup=False)
+        raise typer.Exit(ExitCode.INVALID)
     try:
         cases = load_cases(directory)
     except ValueError as exc:
         _err.print(f"error[invalid-value]: {exc}", markup=False)
         raise typer.Exit(ExitCode.INVALID) from None
+    if not cases:  # nothing checked is not a pass
+        _err.print(f"error[invalid-input]: no golden cases under `{directory}`", markup=False)
+        raise typer.Exit(ExitCode.INVALID)
     failures = [(c, p) for c in cases if (p := check_case(c, engine))]
     counts = summarize(cases)
     if fmt is Format.json:

@@ -21,17 +21,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="collect the properties of the rulesets under DIR as test items")
     group.addoption("--exportrules-max-examples", action="store", type=int, default=100,
                     help="Hypothesis examples per ruleset property (default 100)")
+    group.addoption("--exportrules-prove", action="store_true", default=False,
+                    help="decide each property with the SMT solver (`exportrules prove`) instead of sampling")
 
 
 class PropertyItem(pytest.Item):
     """One ruleset property."""
 
-    def __init__(self, *, ruleset: str, prop_id: str, engine: Any, max_examples: int, **kwargs: Any) -> None:
+    def __init__(self, *, ruleset: str, prop_id: str, engine: Any, max_examples: int, prove: bool = False,
+                 root: str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.ruleset, self.prop_id, self.engine, self.max_examples = ruleset, prop_id, engine, max_examples
+        self.prove, self.root = prove, root
 
     def runtest(self) -> None:
         from .testing.properties import check_properties
+
+        if self.prove:
+            from .prove import prove_properties
+
+            (proof,) = prove_properties(self.engine, only=lambda r, p: (r, p) == (self.ruleset, self.prop_id))
+            if not proof.passed:
+                raise PropertyFailed(proof)
+            return
 
         (result,) = check_properties(self.engine, max_examples=self.max_examples,
                                      only=lambda r, p: (r, p) == (self.ruleset, self.prop_id))
@@ -44,7 +56,12 @@ class PropertyItem(pytest.Item):
             lines = [f"property `{r.property}` of `{r.ruleset}` ({r.source}) failed: {r.message}"]
             if r.counterexample is not None:
                 lines += ["counterexample (exportrules judge reproduces it):", json.dumps(r.counterexample)]
-            if r.verdict is not None:
+                as_of = f" --as-of {r.as_of}" if getattr(r, "as_of", None) else ""
+                lines += [f"reproduce: echo '{json.dumps(r.counterexample)}' | exportrules judge -r {self.root}"
+                          f"{as_of} -"]
+            if isinstance(r.verdict, dict):
+                lines += [f"verdict: {r.verdict['outcome']}"]
+            elif r.verdict is not None:
                 lines += [f"verdict: {r.verdict.outcome.value} citing {', '.join(r.verdict.reason_ids()) or 'nothing'}"]
             return "\n".join(lines)
         return str(super().repr_failure(excinfo))
@@ -71,9 +88,11 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
     engine = exportrules.load(root)
     budget = config.getoption("--exportrules-max-examples")
+    prove = bool(config.getoption("--exportrules-prove"))
     for ruleset, prop, _start, _end, _source in iter_properties(engine):
         items.append(PropertyItem.from_parent(session, name=f"{ruleset}::{prop.id}", ruleset=ruleset,
-                                              prop_id=prop.id, engine=engine, max_examples=budget))
+                                              prop_id=prop.id, engine=engine, max_examples=budget, prove=prove,
+                                              root=str(root)))
 
 
 def __dir__() -> list[str]:

@@ -263,6 +263,16 @@ def test_batch_resume_continues_where_it_stopped(cli: Callable[..., Run], tmp_pa
     once = pl.read_parquet(pout)
     assert cli("batch", str(src), "-o", str(pout), "--resume").code == 0
     assert pl.read_parquet(pout).equals(once)
+    # A crash after the first part: the part survives, OUT does not exist yet; resume finishes the job.
+    from exportrules.batch import _Writer
+
+    crashed = tmp_path / "crashed.parquet"
+    writer = _Writer(crashed, "parquet", resume=False)
+    writer.write(once.head(1000))
+    assert not crashed.exists() and len(list((tmp_path / "crashed.parquet.parts").iterdir())) == 1
+    run = cli("batch", str(src), "-o", str(crashed), "--resume")
+    assert run.code == 0 and "1,000 skipped" in run.err
+    assert pl.read_parquet(crashed).equals(once)
     assert cli("batch", str(src), "--resume").code == 3
 
 

@@ -159,8 +159,9 @@ def _directed(engine: Engine, cond: Cond | None, start: dt.date, end: dt.date) -
 class _Scope:
     """The `for_all` condition, compiled per snapshot (group members depend on the date)."""
 
-    def __init__(self, engine: Engine, data: Any) -> None:
+    def __init__(self, engine: Engine, data: Any, ruleset: str | None = None) -> None:
         self.engine = engine
+        self.ruleset = ruleset
         self.cond: Cond | None = None
         if data is not None:
             self.cond, problems, _ = parse_condition(data, ())
@@ -175,7 +176,9 @@ class _Scope:
         snap = self.engine.snapshot(day)
         pred = self._compiled.get(id(snap))
         if pred is None:
-            pred = compile_condition(self.cond, resolve=snap.resolve, widen=snap.widen)
+            # the scope reads countries as its own ruleset's rules do (Hong Kong is China to the EAR, not to China)
+            widen = snap.widen_by.get(self.ruleset, snap.widen) if self.ruleset else snap.widen
+            pred = compile_condition(self.cond, resolve=snap.resolve, widen=widen)
             self._compiled[id(snap)] = pred
         return pred(self.engine.facts(tx)) is True
 
@@ -221,7 +224,7 @@ def check_property(engine: Engine, spec: _Spec, *, max_examples: int = 100, seed
         -> PropertyResult:
     """Search for a counterexample to one property."""
     prop = spec.prop
-    scope = _Scope(engine, prop.for_all)
+    scope = _Scope(engine, prop.for_all, spec.ruleset)
     try:
         overrides = _directed(engine, scope.cond, spec.start, spec.end)
     except Unsatisfiable as exc:

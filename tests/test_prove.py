@@ -1,0 +1,90 @@
+"""`exportrules prove`: every bundled property decided exactly; every mutant refuted with a counterexample the
+engine reproduces, including one that sampling misses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+import exportrules
+from exportrules.cli import ExitCode
+from exportrules.testing import iter_properties
+from exportrules.testing.properties import _expectation
+
+from .conftest import Run
+from .test_properties import MUTANTS, _mutant
+
+PROVE_MUTANTS = {**MUTANTS, "threshold-plus-a-hundredth": "tpp-4800-is-3a090a"}
+
+
+def test_every_bundled_property_is_proved(cli: Callable[..., Run], engine: exportrules.Engine) -> None:
+    run = cli("prove", "--format", "json")
+    assert run.code == ExitCode.OK, run.out[-2000:]
+    report = run.json()
+    names = {(r, p.id) for r, p, *_ in iter_properties(engine)}
+    assert report["properties"] == len(names) >= 20
+    assert report["proved"] == len(names), [r for r in report["results"] if r["status"] != "proved"]
+    assert all(r["states"] >= 1 for r in report["results"])
+
+
+@pytest.mark.parametrize("name", sorted(PROVE_MUTANTS))
+def test_each_mutant_is_refuted_with_a_counterexample_judge_reproduces(cli: Callable[..., Run], tmp_path: Path,
+                                                                      name: str) -> None:
+    root = _mutant(tmp_path, name)
+    run = cli("prove", str(root), "--only", PROVE_MUTANTS[name], "--format", "json")
+    assert run.code == ExitCode.PROPERTY_FAILED, run.out
+    (result,) = [r for r in run.json()["results"] if r["property"] == PROVE_MUTANTS[name]]
+    assert result["status"] == "refuted", result
+    assert f"-r {root}" in result["reproduce"] and f"--as-of {result['as_of']}" in result["reproduce"]
+    again = cli("judge", "-r", str(root), "--as-of", result["as_of"], "-f", "json", "-",
+                stdin=json.dumps(result["counterexample"]))
+    assert again.json()["outcome"] == result["verdict"]["outcome"]
+    assert again.json()["classifications"] == result["verdict"]["classifications"]
+    # and the bundled rulesets, judging the same transaction, satisfy the property
+    bundled = exportrules.load()
+    prop = next(p for _, p, *_ in iter_properties(bundled) if p.id == PROVE_MUTANTS[name])
+    assert prop.expect is not None
+    assert _expectation(prop, bundled.judge(result["counterexample"], as_of=result["as_of"])) is None
+
+
+def test_sampling_misses_what_prove_finds(cli: Callable[..., Run], tmp_path: Path) -> None:
+    root = _mutant(tmp_path, "threshold-plus-a-hundredth")
+    sampled = cli("test", str(root), "--only", "tpp-4800-is-3a090a", "--max-examples", "500")
+    assert sampled.code == ExitCode.OK  # 500 examples from the rules' own thresholds never try TPP 4800
+    proved = cli("prove", str(root), "--only", "tpp-4800-is-3a090a")
+    assert proved.code == ExitCode.PROPERTY_FAILED and '"tpp": 4800.0' in proved.out
+
+
+def test_relations_are_decided(cli: Callable[..., Run]) -> None:
+    run = cli("prove", "--only", "raising-tpp-never-relaxes", "--only", "a5-never-stricter-than-d1",
+              "--only", "later-versions-no-weaker-for-d5", "--format", "json")
+    assert run.code == ExitCode.OK
+    assert [r["status"] for r in run.json()["results"]] == ["proved"] * 3
+
+
+def test_honest_exit_codes(cli: Callable[..., Run], tmp_path: Path) -> None:
+    assert cli("prove", "--only", "no-such-property").code == ExitCode.INVALID
+    assert cli("test", "--only", "typo").code == ExitCode.INVALID
+    assert cli("corpus", str(tmp_path / "nonexistent")).code == ExitCode.INVALID
+    assert cli("corpus", str(tmp_path)).code == ExitCode.INVALID  # a directory with no cases
+    assert cli("validate", str(tmp_path)).code == ExitCode.INVALID  # a directory with no rulesets
+    assert cli("validate", str(tmp_path / "nonexistent")).code == ExitCode.INVALID
+
+
+def test_the_pytest_plugin_reports_proofs(tmp_path: Path) -> None:
+    root = _mutant(tmp_path, "threshold-plus-a-hundredth")
+    (tmp_path / "test_nothing.py").write_text("def test_ok():\n    assert True\n", encoding="utf-8")
+    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "test_nothing.py"),
+            "--exportrules-rulesets", str(root), "--exportrules-prove", "-k", "tpp-4800 or hong-kong"]
+    if not any(ep.name == "exportrules" for ep in metadata.entry_points(group="pytest11")):
+        args[4:4] = ["-p", "exportrules.pytest_plugin"]
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "1 failed, 1 passed" in proc.stdout, proc.stdout
+    assert "reproduce: echo" in proc.stdout and f"-r {root}" in proc.stdout
