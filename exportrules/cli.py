@@ -499,6 +499,8 @@ def _report_rows(source: Path, mapping: dict[str, str], rulesets: Path | None, a
 @app.command()
 def validate(
     directory: Annotated[Path | None, typer.Argument(help="Directory of rulesets (default: the bundled ones).")] = None,
+    deep: Annotated[bool, typer.Option("--deep", help="Also decide, with z3, which rules can never apply and "
+                                       "which authorizations can never clear (the `prove` extra).")] = False,
     fmt: FormatOpt = Format.text,
 ) -> None:
     """Check every ruleset file: all errors and warnings at once."""
@@ -508,8 +510,15 @@ def validate(
     if directory is not None and not any(directory.rglob("*.yaml")) and not any(directory.rglob("*.yml")):
         _err.print(f"error[invalid-input]: `{directory}` holds no ruleset files (*.yaml)", markup=False)
         raise typer.Exit(ExitCode.INVALID)
-    _catalog, result = load_catalog(directory)
-    found = result.all
+    catalog, result = load_catalog(directory)
+    found = list(result.all)
+    if deep and catalog is not None:
+        try:
+            from .prove import deep_findings
+        except ImportError as exc:
+            _err.print(f"error[missing-extra]: {exc}; install with `pip install 'exportrules[prove]'`", markup=False)
+            raise typer.Exit(ExitCode.INVALID) from None
+        found += deep_findings(Engine(catalog))
     if fmt is Format.json:
         _json(diagnostics_json(found))
     elif found:
@@ -587,6 +596,11 @@ def diff(
                                           "transactions (derandomised).")] = 0,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Judge under the rules in force on this date "
                                               "(default: the newer version's effective date).")] = None,
+    exact: Annotated[bool, typer.Option("--exact", help="Compute the regions of transactions that flip, with z3 "
+                                        "(the `prove` extra): constraints, a witness and the catalogue chips "
+                                        "of each.")] = False,
+    max_regions: Annotated[int, typer.Option("--max-regions", min=1, help="With --exact, stop after this many "
+                                             "regions.")] = 20,
     fmt: FormatOpt = Format.text,
 ) -> None:
     """What changed: rule changes between two versions, and the transactions whose outcome flips."""
@@ -620,21 +634,49 @@ def diff(
         if generate:
             txs.extend(_generated(old_engine, generate))
         flipped = flips(old_engine, new_engine, txs, as_of=day)
+        regions: list[Any] = []
+        complete = True
+        if exact:
+            try:
+                from .prove import Untranslatable, exact_diff
+            except ImportError as exc:
+                _err.print(f"error[missing-extra]: {exc}; install with `pip install 'exportrules[prove]'`",
+                           markup=False)
+                raise typer.Exit(ExitCode.INVALID) from None
+            try:
+                regions, complete = exact_diff(old_engine, new_engine, day, max_regions=max_regions)
+            except Untranslatable as exc:
+                _err.print(f"error[not-translated]: {exc}; use --generate to sample instead", markup=False)
+                raise typer.Exit(ExitCode.INVALID) from None
     except (KeyError, ValueError) as exc:
         _err.print(f"error[invalid-value]: {str(exc).strip(chr(34) + chr(39))}", markup=False)
         raise typer.Exit(ExitCode.INVALID) from None
     if fmt is Format.json:
-        _json(json.dumps({"compared": label, "rule_changes": [c.to_dict() for c in changes],
-                               "transactions": len(txs), "flips": [f.to_dict() for f in flipped]},
-                              indent=2, ensure_ascii=False))
+        payload: dict[str, Any] = {"compared": label, "rule_changes": [c.to_dict() for c in changes],
+                                   "transactions": len(txs), "flips": [f.to_dict() for f in flipped]}
+        if exact:
+            payload["regions"] = [r.to_dict() for r in regions]
+            payload["complete"] = complete
+        _json(json.dumps(payload, indent=2, ensure_ascii=False))
         return
     _out.print(f"{label}", markup=False)
     for c in changes:
         extra = f" ({', '.join(c.fields)})" if c.fields else ""
         _out.print(f"  {c.change:<8} {c.section}: {c.id}{extra}", markup=False)
-    _out.print(f"{len(flipped)} of {len(txs)} transactions flip", markup=False)
+    if txs or not exact:
+        _out.print(f"{len(flipped)} of {len(txs)} transactions flip", markup=False)
     for f in flipped:
         _out.print(f"  {f.old.outcome.value} -> {f.new.outcome.value}: {json.dumps(f.transaction)}", markup=False)
+    if exact:
+        _out.print(f"{len(regions)} region{'s' if len(regions) != 1 else ''} of transactions flip"
+                   + ("" if complete else f" (stopped at --max-regions {max_regions}; there may be more)"),
+                   markup=False)
+        for k, r in enumerate(regions, 1):
+            _out.print(f"  {k}. {r.old} -> {r.new} when {' and '.join(r.constraints)}", markup=False)
+            _out.print(f"     witness: {json.dumps(r.witness, ensure_ascii=False)}", markup=False)
+            _out.print(f"     catalogue chips that flip the same way: {len(r.chips)}"
+                       + (f" ({', '.join(r.chips[:8])}{', …' if len(r.chips) > 8 else ''})" if r.chips else ""),
+                       markup=False)
 
 
 def _generated(engine: Engine, n: int) -> list[dict[str, Any]]:
@@ -911,7 +953,17 @@ def test_properties(
     def chosen(ruleset_id: str, prop_id: str) -> bool:
         return not only or any(text in f"{ruleset_id}::{prop_id}" for text in only)
 
-    results = check_properties(engine, max_examples=max_examples, seed=seed, only=chosen)
+    if _err.is_terminal:  # a progress bar for a person; none when piped or in CI logs
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn("checking properties"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=_err, transient=True) as progress:
+            task = progress.add_task("properties", total=None)
+            results = check_properties(engine, max_examples=max_examples, seed=seed, only=chosen,
+                                       on_progress=lambda done, total: progress.update(task, completed=done,
+                                                                                       total=total))
+    else:
+        results = check_properties(engine, max_examples=max_examples, seed=seed, only=chosen)
     _some_properties(results, only, directory)
     failed = [r for r in results if not r.passed]
     if fmt is Format.json:

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from .engine import Engine
     from .verdict import Verdict
 
-__all__ = ["ProofResult", "Untranslatable", "prove_properties"]
+__all__ = ["ProofResult", "Untranslatable", "deep_findings", "prove_properties"]
 
 ROLES = ("buyer", "end_user", "consignee", "seller")
 _RECEIVING = ("buyer", "end_user", "consignee")
@@ -993,3 +993,272 @@ def prove_properties(engine: Engine, *, only: Callable[[str, str], bool] | None 
 
 def __dir__() -> list[str]:
     return list(__all__)
+
+
+# ----------------------------------------------------------------- analyses (validate --deep)
+
+
+def deep_findings(engine: Engine, *, timeout_ms: int = 10_000) -> list[Any]:
+    """Warnings Cedar's analyser gives for its policies, for these rules, decided with z3 on every date-state:
+    classifications, controls and flags that no transaction can make apply, and authorizations that can
+    never clear anything. Each names the file:line where the rule is written."""
+    from .diagnostics import Diagnostic, Severity
+    from .source import Span
+
+    states = engine.compiler.state_dates
+    snaps = [engine.snapshot(d) for d in states]
+    prover = _Prover.__new__(_Prover)
+    prover.engine, prover.timeout_ms, prover.pinned = engine, timeout_ms, {}
+    prover.u = _universe(engine, snaps, [])
+    prover.tx = Tx("x", prover.u)
+    prover.cache, prover.decided, prover.listings = {}, set(), set()
+    tx = prover.tx
+    seen: dict[tuple[str, str, str, str], tuple[str, bool]] = {}  # (ruleset, version, kind, id) -> (source, ever)
+
+    def sat(*goals: Any) -> bool:
+        solver = z3.Then("simplify", "propagate-values", "solve-eqs", "smt").solver()
+        solver.set("timeout", timeout_ms)
+        solver.add(*goals, *_item_constraints(tx), *_well_formed(tx), *_domain(tx))
+        return bool(solver.check() != z3.unsat)  # unknown counts as reachable: a warning must be certain
+
+    for k, snap in enumerate(snaps):
+        start = states[k]
+        end = states[k + 1] - dt.timedelta(days=1) if k + 1 < len(states) else dt.date(2200, 12, 31)
+        tr, _ = prover.translated(snap, tx, start)
+        dated = [tx.var("date", z3.Int) >= start.toordinal(), tx.var("date", z3.Int) <= end.toordinal()]
+
+        def check(meta: Any, kind: str, goal: Any, dated: list[Any] = dated) -> None:
+            key = (meta.ruleset, meta.version, kind, meta.id)
+            source, ever = seen.get(key, (meta.source, False))
+            if not ever:
+                ever = sat(goal, *dated)
+            seen[key] = (source, ever)
+
+        for c in snap.classifications:
+            widen = snap.widen_by.get(c.meta.ruleset, _same)
+            r = tr.cond(c.cond, widen, classes=False)
+            if c.unless is not None:
+                u = tr.cond(c.unless, widen, classes=False)
+                r = T3(z3.And(r.t, u.f), z3.Or(r.f, u.t))
+            check(c.meta, "classification", r.t)
+        for rs in snap.rulesets:
+            if not rs.decides:
+                continue
+            widen = snap.widen_by.get(rs.version.id, _same)
+            decides = z3.Not(tr.cond(rs.scope_cond, widen).f)
+            for control in rs.controls:
+                w = tr.cond(control.cond, widen)
+                if control.classes:
+                    cls = [tr.cls[c] for c in control.classes if c in tr.cls]
+                    hit = z3.Or(*cls) if cls else z3.BoolVal(False)
+                else:
+                    hit = z3.BoolVal(True)
+                check(control.meta, "control", z3.And(decides, hit, w.t))
+            for flag in rs.flags:
+                check(flag.meta, "flag", z3.And(decides, tr.cond(flag.cond, widen).t))
+            for a in rs.authorizations:
+                clears = tr.clears.get(a.meta.id)
+                check(a.meta, "authorization", z3.Or(*clears) if clears else z3.BoolVal(False))
+    out: list[Any] = []
+    for (ruleset, version, kind, rule), (source, ever) in sorted(seen.items()):
+        if ever:
+            continue
+        file, _, rest = source.rpartition(":")
+        file, _, line = file.rpartition(":")
+        span = Span(file, int(line), int(rest), int(line), int(rest)) if line.isdigit() and rest.isdigit() else None
+        what = "can never clear a control that applies" if kind == "authorization" else \
+            "can never apply: no transaction, with every fact given, meets its condition on any date it is in force"
+        out.append(Diagnostic("never-fires", f"{kind} `{rule}` of {ruleset}@{version} {what} (decided by z3)",
+                              span, severity=Severity.WARNING))
+    return out
+
+
+# ----------------------------------------------------------------- exact change impact (diff --exact)
+
+
+@dataclass(frozen=True)
+class Region:
+    """Transactions whose outcome differs between two rule sets, described as constraints, with a witness."""
+
+    constraints: tuple[str, ...]
+    old: str
+    new: str
+    witness: Mapping[str, Any]
+    chips: tuple[str, ...]
+    """Catalogue chips that, put in the witness, flip the same way."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"when": " and ".join(self.constraints), "old": self.old, "new": self.new,
+                "witness": dict(self.witness), "catalogue_chips": len(self.chips), "chips": list(self.chips)}
+
+
+def exact_diff(old: Engine, new: Engine, day: dt.date, *, max_regions: int = 20,
+               timeout_ms: int = 30_000) -> tuple[list[Region], bool]:
+    """The regions of transactions (on *day*) whose outcome under *new* differs from under *old*: each found by
+    z3, confirmed by both engines, widened along the item's figures (between the rules' thresholds), the
+    catalogue item and the destination, then excluded so the next region is a different one. Returns the
+    regions and whether they are all of them (False: *max_regions* were found and more may exist)."""
+    snaps = [old.snapshot(day), new.snapshot(day)]
+    prover = _Prover.__new__(_Prover)
+    prover.engine, prover.timeout_ms, prover.pinned = old, timeout_ms, {}
+    prover.u = _universe(old, snaps, [])
+    prover.tx = Tx("x", prover.u)
+    prover.cache, prover.decided, prover.listings = {}, set(), set()
+    u, tx = prover.u, prover.tx
+    _, r_old = prover.translated(snaps[0], tx, day)
+    _, r_new = prover.translated(snaps[1], tx, day)
+    base = [*_item_constraints(tx), *_well_formed(tx), tx.var("date", z3.Int) == day.toordinal()]
+    thresholds: dict[str, list[float]] = {}
+    for s in snaps:
+        for f, values in s.thresholds.items():
+            thresholds.setdefault(f, []).extend(values)
+    regions: list[Region] = []
+    blocked: list[Any] = []
+
+    def solver(*extra: Any) -> Any:
+        s = z3.Then("simplify", "propagate-values", "solve-eqs", "smt").solver()
+        s.set("timeout", timeout_ms)
+        s.add(*base, *blocked, *extra, *_domain(tx))
+        return s
+
+    plain = [tx.country("ship_from") == u.countries.index("US"), z3.Not(tx.given("end_use")),
+             *[z3.Not(tx.present(r)) for r in ROLES],
+             *[z3.Not(tx.var(f"ev:{e}", z3.Bool)) for e in u.evidence],
+             *[z3.Not(tx.var(f"lic:{j}", z3.Bool)) for j in u.jurisdictions]]
+    while len(regions) < max_regions:
+        s = solver(r_old != r_new)
+        if s.check() != z3.sat:
+            return regions, True
+        # the plainest witness: shipped from the US, no parties, end use, evidence or licences unless needed
+        opt = z3.Optimize()
+        opt.set("timeout", timeout_ms)
+        opt.add(*base, *blocked, r_old != r_new, *_domain(tx))
+        for p in plain:
+            opt.add_soft(p)
+        m = opt.model() if opt.check() == z3.sat else s.model()
+        o_val, n_val = m.eval(r_old, model_completion=True).as_long(), m.eval(r_new, model_completion=True).as_long()
+        same = z3.And(r_old == o_val, r_new == n_val)
+        witness = _transaction(m, tx, f"flip-{len(regions) + 1}")
+        v_old, v_new = old.judge(witness, as_of=day), new.judge(witness, as_of=day)
+        if (v_old.outcome.rank, v_new.outcome.rank) != (o_val, n_val):
+            raise Untranslatable(f"a flip the engines do not confirm: {json.dumps(witness)}")
+        # hold every fact at the witness, then free one dimension at a time
+        fixed: dict[str, Any] = {}
+        for name in sorted(tx.v):
+            var = tx.v[name]
+            if var.sort() in (z3.IntSort(), z3.RealSort(), z3.BoolSort()):
+                fixed[name] = var == m.eval(var, model_completion=True)
+        constraints: list[str] = []
+        region: list[Any] = []
+
+        def uniform(free: list[str], domain: Any, fixed: dict[str, Any] = fixed, same: Any = same) -> bool:
+            others = [c for k, c in fixed.items() if k not in free]
+            return bool(solver(*others, domain, z3.Not(same)).check() == z3.unsat)
+
+        sel = m.eval(tx.item_sel(), model_completion=True).as_long()
+        if sel == len(u.items):
+            for f in _NUMBERS:
+                name = f"item.{f}"
+                if name not in tx.v or not z3.is_true(m.eval(tx.given(name), model_completion=True)):
+                    continue
+                value = float(m.eval(tx.v[name], model_completion=True).as_fraction())
+                cuts = sorted(set(thresholds.get(name, [])))
+                lo = max([c for c in cuts if c <= value], default=0.0)
+                above = [c for c in cuts if c > value]
+                hi = min(above) if above else None
+                var = tx.v[name]
+                dom = z3.And(var >= lo, var < hi) if hi is not None else var >= lo
+                if uniform([name], dom):
+                    constraints.append(f"{f} in [{lo:g}, {hi:g})" if hi is not None else f"{f} >= {lo:g}")
+                    region.append(dom)
+                else:
+                    constraints.append(f"{f} = {value:g}")
+                    region.append(var == z3.RealVal(str(value)))
+            region.append(tx.item_sel() == len(u.items))
+        else:
+            items = [k for k in range(len(u.items))
+                     if k == sel or uniform(["item"], tx.item_sel() == k)]
+            constraints.append("item in {" + ", ".join(u.items[k] for k in items) + "}")
+            region.append(z3.Or(*[tx.item_sel() == k for k in items]))
+        widened = [f"item.{f}" for f in _NUMBERS if any(c.startswith(f.split(" ")[0] + " ") for c in constraints)]
+        free: list[str] = ["item", *(k for k in fixed if k.startswith("item.") and k.rstrip("?") in widened)]
+        for field_name in ("destination", "ship_from"):
+            var = tx.country(field_name)
+            here = m.eval(var, model_completion=True).as_long()
+            codes = [k for k in range(len(u.countries)) if k == here or uniform([*free, field_name], var == k)]
+            free.append(field_name)
+            if len(codes) == len(u.countries):
+                continue
+            shown = sorted({c for k in codes for c in _class_members(u, snaps, u.countries[k])})
+            everyone = sorted({c for k in range(len(u.countries)) for c in _class_members(u, snaps, u.countries[k])})
+            rest_codes = sorted(set(everyone) - set(shown))
+            constraints.append(f"{field_name} in {{{', '.join(shown)}}}" if len(shown) <= len(rest_codes)
+                               else f"{field_name} not in {{{', '.join(rest_codes)}}}")
+            region.append(z3.Or(*[var == k for k in codes]))
+        # the remaining facts: dropped where the flip does not depend on them, else held as in the witness
+        groups: dict[str, list[str]] = {}
+        for k in fixed:
+            if k in free or k == "date":
+                continue
+            head = k.split(":")[0] if ":" in k else (k.rstrip("!?") if k.startswith("item.")
+                                                      else k.split(".")[0].rstrip("!?"))
+            groups.setdefault(head, []).append(k)
+        held: list[Any] = []
+        absent: list[str] = []
+        for head, names in sorted(groups.items()):
+            if uniform([*free, *names], z3.BoolVal(True)):
+                free += names
+                continue
+            held += [fixed[n] for n in names]
+            text = _describe(head, witness)
+            if text.startswith("no item."):
+                absent.append(text[8:])
+            else:
+                constraints.append(text)
+        if absent:
+            constraints.append("no item." + ("{" + ", ".join(absent) + "}" if len(absent) > 1 else absent[0]))
+        region += held
+        blocked.append(z3.Not(z3.And(*region)))
+        chips = tuple(sorted(i for i in u.items if _flips_alike(old, new, witness, i, day, (o_val, n_val))))
+        regions.append(Region(tuple(constraints), _OUTCOMES[o_val], _OUTCOMES[n_val], witness, chips))
+    return regions, False
+
+
+def _describe(head: str, witness: Mapping[str, Any]) -> str:
+    """A held group of facts, as the witness has it."""
+    if head in ROLES:
+        party = witness.get(head)
+        return f"no {head.replace('_', ' ')}" if party is None else \
+            f"{head} " + json.dumps({k: v for k, v in party.items() if k != "name"}, ensure_ascii=False)
+    if head == "end_use":
+        return f"end_use = {witness['end_use']}" if "end_use" in witness else "no end use declared"
+    if head == "ev":
+        return f"evidence = {witness['evidence']}" if witness.get("evidence") else "no evidence"
+    if head in ("lic", "lit"):
+        return f"licences = {witness['licences']}" if witness.get("licences") else "no licences"
+    if head.startswith("item."):
+        item = witness.get("item")
+        value = item.get(head[5:]) if isinstance(item, Mapping) else None
+        return f"{head} = {json.dumps(value)}" if value is not None else f"no {head}"
+    return f"{head} as in the witness"
+
+
+def _class_members(u: Universe, snaps: list[Snapshot], code: str) -> list[str]:
+    """The ISO codes a representative country stands for (those in the same groups on every snapshot)."""
+    import pycountry
+
+    sig = frozenset((k, g) for k, s in enumerate(snaps) for g, members in s.groups.items() if code in members)
+    out = []
+    for c in pycountry.countries:
+        other = c.alpha_2
+        if other == code or (other not in u.countries and
+                             frozenset((k, g) for k, s in enumerate(snaps) for g, members in s.groups.items()
+                                       if other in members) == sig):
+            out.append(other)
+    return out
+
+
+def _flips_alike(old: Engine, new: Engine, witness: Mapping[str, Any], item: str, day: dt.date,
+                 ranks: tuple[int, int]) -> bool:
+    tx = {**witness, "item": item}
+    return (old.judge(tx, as_of=day).outcome.rank, new.judge(tx, as_of=day).outcome.rank) == ranks

@@ -86,8 +86,9 @@ def test_text_report_prints_the_counterexample(cli: Callable[..., Run], tmp_path
     run = cli("test", str(root), "--max-examples", "30", "--only", "huawei")
     assert run.code == ExitCode.PROPERTY_FAILED
     assert "FAIL us-ear/entity-list::huawei-blocked-from-2019-05-16" in run.out
-    assert "counterexample (reproduce with `exportrules judge -`):" in run.out
-    line = run.out.split("counterexample (reproduce with `exportrules judge -`):\n", 1)[1].splitlines()[0]
+    head = f"counterexample (reproduce with `exportrules judge -r {root} -`):"  # with the rulesets it was found in
+    assert head in run.out
+    line = run.out.split(head + "\n", 1)[1].splitlines()[0]
     tx = json.loads(line)
     assert tx["buyer"]["name"] == "Huawei Technologies Co., Ltd."
     assert "2019-05-16" <= tx["date"] < "2020-05-16"

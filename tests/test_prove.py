@@ -88,3 +88,42 @@ def test_the_pytest_plugin_reports_proofs(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "1 failed, 1 passed" in proc.stdout, proc.stdout
     assert "reproduce: echo" in proc.stdout and f"-r {root}" in proc.stdout
+
+
+def test_validate_deep_finds_rules_that_can_never_apply(cli: Callable[..., Run]) -> None:
+    from .conftest import FIXTURES
+
+    root = FIXTURES / "deep"
+    assert cli("validate", str(root)).out.strip() == "no errors, no warnings"  # the shallow checks see nothing
+    run = cli("validate", str(root), "--deep", "--format", "json")
+    assert run.code == ExitCode.OK
+    found = {(d["message"].split("`")[1], d["line"]) for d in run.json() if d["code"] == "never-fires"}
+    # 3A090.a needs TPP 4800, so a control for 3A090.a chips under TPP 1000 never applies (file line 23);
+    # an exception for Germany never clears a control for China (line 35).
+    assert found == {("small-chips-to-china", 23), ("german-exception", 35)}
+    assert cli("validate", "--deep").out.strip() == "no errors, no warnings"
+
+
+def test_diff_exact_lists_regions_whose_witnesses_flip_as_stated(cli: Callable[..., Run]) -> None:
+    old, new = "us-ear/advanced-computing@2023-11-17", "us-ear/advanced-computing@2024-04-04"
+    run = cli("diff", old, new, "--exact", "--max-regions", "4", "--format", "json")
+    assert run.code == 0, run.err
+    report = run.json()
+    assert len(report["regions"]) == 4 and report["complete"] is False
+    base = exportrules.load()
+    before, after = exportrules.Engine(base.catalog.pinned(old)), exportrules.Engine(base.catalog.pinned(new))
+    for region in report["regions"]:
+        assert region["old"] != region["new"]
+        assert region["when"].startswith("tpp in [") or "item in {" in region["when"]
+        w = region["witness"]
+        assert before.judge(w, as_of="2024-04-04").outcome.value == region["old"]
+        assert after.judge(w, as_of="2024-04-04").outcome.value == region["new"]
+        assert region["catalogue_chips"] == len(region["chips"])
+    text = cli("diff", old, new, "--exact", "--max-regions", "1")
+    assert "1 region of transactions flip" in text.out and "witness:" in text.out
+
+
+def test_diff_exact_of_a_version_with_itself_finds_nothing(cli: Callable[..., Run]) -> None:
+    ref = "us-ear/advanced-computing@2024-04-04"
+    report = cli("diff", ref, ref, "--exact", "--format", "json").json()
+    assert report["regions"] == [] and report["complete"] is True

@@ -297,7 +297,8 @@ def check_property(engine: Engine, spec: _Spec, *, max_examples: int = 100, seed
 
 
 def check_properties(engine: Engine, *, max_examples: int = 100, seed: int | None = None,
-                     only: Callable[[str, str], bool] | None = None) -> list[PropertyResult]:
+                     only: Callable[[str, str], bool] | None = None,
+                     on_progress: Callable[[int, int], None] | None = None) -> list[PropertyResult]:
     """Check every property of *engine*'s rulesets; one result each, failures with a counterexample.
 
     Args:
@@ -305,9 +306,15 @@ def check_properties(engine: Engine, *, max_examples: int = 100, seed: int | Non
         max_examples: examples per property (Hypothesis's budget).
         seed: a seed for a randomised run; without one the run is derandomised.
         only: ``(ruleset id, property id) -> bool`` to select properties.
+        on_progress: called with (properties done, properties in all) after each one.
     """
-    return [check_property(engine, spec, max_examples=max_examples, seed_value=seed)
-            for spec in _specs(engine) if only is None or only(spec.ruleset, spec.prop.id)]
+    specs = [spec for spec in _specs(engine) if only is None or only(spec.ruleset, spec.prop.id)]
+    out: list[PropertyResult] = []
+    for spec in specs:
+        out.append(check_property(engine, spec, max_examples=max_examples, seed_value=seed))
+        if on_progress is not None:
+            on_progress(len(out), len(specs))
+    return out
 
 
 def __dir__() -> list[str]:
