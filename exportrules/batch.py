@@ -1,6 +1,6 @@
 """Batches: a file of orders in (CSV, JSON Lines, Parquet, Arrow IPC), a file of verdicts out.
 
-Input is read in chunks (about 200,000 rows), each judged with :func:`exportrules.table.judge_table`,
+Input is read in chunks (about 100,000 rows), each judged with :func:`exportrules.table.judge_table`,
 so memory stays flat however long the file. Output has one row per judged transaction: its reference,
 date, item, destination and buyer, then the verdict columns. Rows that cannot be read or judged go to a
 rejects file with their row (or line) and the field at fault; the rest are judged.
@@ -40,7 +40,7 @@ OUTPUT_COLUMNS = ("id", "date", "item", "destination", "buyer", "outcome", "juri
 _TX_KEYS = frozenset({"id", "date", "item", "quantity", "ship_from", "destination", *ROLES, "end_use", "evidence",
                       "licences"})
 _PARTY_KEYS = frozenset({"name", "country", "headquarters", "owners"})
-CHUNK = 200_000
+CHUNK = 100_000
 
 
 def format_of(path: str | Path, given: str | None = None) -> str:

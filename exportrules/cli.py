@@ -943,11 +943,15 @@ def test_properties(
         = None,
     only: Annotated[list[str] | None, typer.Option("--only", help="Only properties whose `ruleset::id` "
                                                     "contains this text (repeatable).")] = None,
+    coverage: Annotated[bool, typer.Option("--coverage", help="Also list which rules (file:line) some verdict "
+                                           "of the run cited, and which none did.")] = False,
     fmt: FormatOpt = Format.text,
 ) -> None:
     """Check every ruleset property with Hypothesis; print the shrunk counterexample of each failure."""
     from .testing import check_properties
+    from .testing.properties import rule_sources
 
+    fired: set[tuple[str, str]] | None = set() if coverage else None
     engine = _load(directory, fmt)
 
     def chosen(ruleset_id: str, prop_id: str) -> bool:
@@ -959,20 +963,29 @@ def test_properties(
         with Progress(TextColumn("checking properties"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=_err, transient=True) as progress:
             task = progress.add_task("properties", total=None)
-            results = check_properties(engine, max_examples=max_examples, seed=seed, only=chosen,
+            results = check_properties(engine, max_examples=max_examples, seed=seed, only=chosen, fired=fired,
                                        on_progress=lambda done, total: progress.update(task, completed=done,
                                                                                        total=total))
     else:
-        results = check_properties(engine, max_examples=max_examples, seed=seed, only=chosen)
+        results = check_properties(engine, max_examples=max_examples, seed=seed, only=chosen, fired=fired)
     _some_properties(results, only, directory)
     failed = [r for r in results if not r.passed]
+    covered: dict[str, Any] = {}
+    if fired is not None:
+        sources = rule_sources(engine)
+        covered = {"fired": sorted(f"{r}::{k}" for r, k in sources if (r, k) in fired),
+                   "never": [{"rule": f"{r}::{k}", "source": sources[(r, k)]}
+                             for r, k in sorted(sources) if (r, k) not in fired]}
+        covered["percent"] = round(100 * len(covered["fired"]) / max(1, len(sources)), 1)
     if fmt is Format.json:
         _json(json.dumps({"properties": len(results), "failed": len(failed),
-                               "results": [r.to_dict() for r in results]}, indent=2, ensure_ascii=False))
+                          "results": [r.to_dict() for r in results], **({"coverage": covered} if covered else {})},
+                         indent=2, ensure_ascii=False))
     else:
         for r in results:
             mark = "ok  " if r.passed else "FAIL"
-            _out.print(f"{mark} {r.ruleset}::{r.property}  ({r.examples} examples)  {r.source}", markup=False)
+            _out.print(f"{mark} {r.ruleset}::{r.property}  ({r.examples} examples in scope)  {r.source}",
+                       markup=False)
         for r in failed:
             _out.print("", markup=False)
             _out.print(f"property `{r.property}` of `{r.ruleset}` failed: {r.message}", markup=False)
@@ -986,6 +999,11 @@ def test_properties(
                 _out.print(f"related: {json.dumps(r.related.get('transaction') or r.related.get('ruleset_version'))}",
                            markup=False)
         _out.print(f"{len(results) - len(failed)} passed, {len(failed)} failed", markup=False)
+        if covered:
+            _out.print(f"coverage: {len(covered['fired'])} rules cited by some verdict ({covered['percent']}%); "
+                       f"never cited:", markup=False)
+            for n in covered["never"]:
+                _out.print(f"  {n['source']}  {n['rule']}", markup=False)
     raise typer.Exit(ExitCode.PROPERTY_FAILED if failed else ExitCode.OK)
 
 

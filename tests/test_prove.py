@@ -127,3 +127,25 @@ def test_diff_exact_of_a_version_with_itself_finds_nothing(cli: Callable[..., Ru
     ref = "us-ear/advanced-computing@2024-04-04"
     report = cli("diff", ref, ref, "--exact", "--format", "json").json()
     assert report["regions"] == [] and report["complete"] is True
+
+
+def test_sampling_draws_from_the_rulesets_own_scope(cli: Callable[..., Run]) -> None:
+    from .conftest import FIXTURES
+
+    root = FIXTURES / "scoped"
+    run = cli("test", str(root), "--max-examples", "50", "--format", "json")
+    assert run.code == ExitCode.PROPERTY_FAILED, run.out
+    (result,) = run.json()["results"]
+    assert result["counterexample"]["ship_from"] == "NZ"  # only the ruleset's `scope:` says to try NZ
+    proved = cli("prove", str(root), "--format", "json").json()["results"][0]
+    assert proved["status"] == "refuted" and proved["counterexample"]["ship_from"] == "NZ"
+
+
+def test_coverage_lists_rules_never_cited(cli: Callable[..., Run]) -> None:
+    run = cli("test", "--only", "tpp-4800-is-3a090a", "--max-examples", "20", "--coverage", "--format", "json")
+    assert run.code == ExitCode.OK
+    cov = run.json()["coverage"]
+    assert "us-ear/advanced-computing::3A090.a" in cov["fired"]
+    never = {n["rule"]: n["source"] for n in cov["never"]}
+    assert "cn/import-measures::cn-antimony" in never and never["cn/import-measures::cn-antimony"].endswith(":5")
+    assert 0 < cov["percent"] < 100

@@ -37,7 +37,7 @@ from ..model import Property
 from ..verdict import Outcome, Verdict
 from . import strategies as ers
 
-__all__ = ["PropertyResult", "check_properties", "iter_properties"]
+__all__ = ["PropertyResult", "check_properties", "iter_properties", "rule_sources"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +75,8 @@ class _Spec:
     start: dt.date
     end: dt.date
     source: str
+    scope: Any = None
+    """The ruleset's own ``scope:`` (the transactions it judges), which generation draws from too."""
 
 
 def iter_properties(engine: Engine) -> Iterator[tuple[str, Property, dt.date, dt.date, str]]:
@@ -97,7 +99,7 @@ def _specs(engine: Engine) -> list[_Spec]:
             prop = next(p for p in last.model.properties if p.id == pid)
             origin = last.origin("properties", pid)
             out.append(_Spec(rid, prop, max(holding[0].effective, ers.EARLIEST), end,
-                             origin.where() if origin else last.file))
+                             origin.where() if origin else last.file, last.model.scope))
     return sorted(out, key=lambda s: (s.ruleset, s.prop.id))
 
 
@@ -220,13 +222,18 @@ def _as_params(engine: Engine, tx: dict[str, Any]) -> dict[str, Any]:
     return {**tx, "item": params}
 
 
-def check_property(engine: Engine, spec: _Spec, *, max_examples: int = 100, seed_value: int | None = None) \
-        -> PropertyResult:
+def check_property(engine: Engine, spec: _Spec, *, max_examples: int = 100, seed_value: int | None = None,
+                   fired: set[tuple[str, str]] | None = None) -> PropertyResult:
     """Search for a counterexample to one property."""
     prop = spec.prop
     scope = _Scope(engine, prop.for_all, spec.ruleset)
     try:
+        # draw from the property's scope and, for the fields it leaves open, from its ruleset's own scope
         overrides = _directed(engine, scope.cond, spec.start, spec.end)
+        if spec.scope is not None:
+            ruleset_scope, _, _ = parse_condition(spec.scope, ())
+            for k, v in _directed(engine, ruleset_scope, spec.start, spec.end).items():
+                overrides.setdefault(k, v)
     except Unsatisfiable as exc:
         return PropertyResult(prop.id, spec.ruleset, spec.source, False, 0, f"vacuous: {exc}")
     txs = ers.transactions(engine=engine, **overrides)
@@ -242,6 +249,8 @@ def check_property(engine: Engine, spec: _Spec, *, max_examples: int = 100, seed
         assume(scope.holds(tx))
         count["n"] += 1
         v = engine.judge(tx)
+        if fired is not None:
+            fired.update((r.ruleset, r.rule) for r in v.reasons if r.ruleset)
         problem = _expectation(prop, v)
         related: dict[str, Any] | None = None
         if problem is None and prop.monotone:
@@ -298,7 +307,8 @@ def check_property(engine: Engine, spec: _Spec, *, max_examples: int = 100, seed
 
 def check_properties(engine: Engine, *, max_examples: int = 100, seed: int | None = None,
                      only: Callable[[str, str], bool] | None = None,
-                     on_progress: Callable[[int, int], None] | None = None) -> list[PropertyResult]:
+                     on_progress: Callable[[int, int], None] | None = None,
+                     fired: set[tuple[str, str]] | None = None) -> list[PropertyResult]:
     """Check every property of *engine*'s rulesets; one result each, failures with a counterexample.
 
     Args:
@@ -307,13 +317,25 @@ def check_properties(engine: Engine, *, max_examples: int = 100, seed: int | Non
         seed: a seed for a randomised run; without one the run is derandomised.
         only: ``(ruleset id, property id) -> bool`` to select properties.
         on_progress: called with (properties done, properties in all) after each one.
+        fired: collects (ruleset id, rule id) of every rule a verdict cited (for ``--coverage``).
     """
     specs = [spec for spec in _specs(engine) if only is None or only(spec.ruleset, spec.prop.id)]
     out: list[PropertyResult] = []
     for spec in specs:
-        out.append(check_property(engine, spec, max_examples=max_examples, seed_value=seed))
+        out.append(check_property(engine, spec, max_examples=max_examples, seed_value=seed, fired=fired))
         if on_progress is not None:
             on_progress(len(out), len(specs))
+    return out
+
+
+def rule_sources(engine: Engine) -> dict[tuple[str, str], str]:
+    """(ruleset id, rule id) -> file:line of every classification, control, authorization and flag."""
+    out: dict[tuple[str, str], str] = {}
+    for v in engine.catalog:
+        for section in ("classifications", "controls", "authorizations", "flags"):
+            for e in getattr(v.model, section):
+                origin = v.origin(section, e.id)
+                out.setdefault((v.id, e.id), origin.where() if origin else v.file)
     return out
 
 
