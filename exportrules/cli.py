@@ -632,7 +632,11 @@ def diff(
             if batch.invalid:
                 raise typer.Exit(ExitCode.INVALID)
         if generate:
-            txs.extend(_generated(old_engine, generate))
+            from .diff import changed_values
+
+            refs = (old, new) if against is None else (None, None)
+            focus = changed_values(changes, old_engine, new_engine, day, *refs)
+            txs.extend(_generated(old_engine, generate, focus))
         flipped = flips(old_engine, new_engine, txs, as_of=day)
         regions: list[Any] = []
         complete = True
@@ -679,22 +683,58 @@ def diff(
                        markup=False)
 
 
-def _generated(engine: Engine, n: int) -> list[dict[str, Any]]:
-    """*n* derandomised transactions that exercise *engine*'s rulesets."""
+def _generated(engine: Engine, n: int, focus: Any = None) -> list[dict[str, Any]]:
+    """*n* derandomised transactions that exercise *engine*'s rulesets; with *focus* (from
+    :func:`exportrules.diff.changed_values`), drawn mostly from the changed rules' own thresholds, countries and
+    values, where flips are."""
     from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
 
     from .testing import from_engine
 
     out: list[dict[str, Any]] = []
+    strategy = from_engine(engine)
+    if focus is not None and (focus.numbers or focus.countries or focus.strings):
+        strategy = st.one_of(_focused(focus), strategy)
 
     @settings(max_examples=n, derandomize=True, database=None, deadline=None,
               suppress_health_check=list(HealthCheck))
-    @given(from_engine(engine))
+    @given(strategy)
     def collect(tx: dict[str, Any]) -> None:
         out.append(tx)
 
     collect()
     return out[:n]
+
+
+def _focused(focus: Any) -> Any:
+    """Transactions built from the values the changed rules compare with (and their neighbours)."""
+    from hypothesis import strategies as st
+
+    def near(values: list[float]) -> Any:
+        points = sorted({max(0.0, v + d) for v in values for d in (-1.0, -0.01, 0.0, 0.01, 1.0)})
+        return st.sampled_from(points)
+
+    item: dict[str, Any] = {f[5:]: near(v) for f, v in focus.numbers.items() if f.startswith("item.")}
+    for f, values in focus.strings.items():
+        if f in ("item.kind", "item.vendor", "item.material"):
+            item[f[5:]] = st.sampled_from(sorted(values))
+    optional_item = {"datacenter": st.booleans()}
+    countries = sorted(focus.countries) or ["CN"]
+    fields: dict[str, Any] = {
+        "date": st.just(focus.day.isoformat()),
+        "item": st.fixed_dictionaries(item, optional=optional_item) if item else st.just("nvidia-h100-sxm"),
+        "destination": st.sampled_from(countries),
+        "buyer": st.fixed_dictionaries({"name": st.just("Generated Buyer Ltd"),
+                                         "country": st.sampled_from(countries)},
+                                        optional={"headquarters": st.sampled_from(countries)}),
+    }
+    optional: dict[str, Any] = {}
+    if "end_use" in focus.strings:
+        optional["end_use"] = st.sampled_from(sorted(focus.strings["end_use"]))
+    if focus.evidence:
+        optional["evidence"] = st.lists(st.sampled_from(sorted(focus.evidence)), unique=True)
+    return st.fixed_dictionaries(fields, optional=optional)
 
 
 @app.command()

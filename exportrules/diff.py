@@ -9,6 +9,7 @@ differs.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping
@@ -21,7 +22,7 @@ from .model import SECTIONS
 from .transaction import Transaction, read_transaction
 from .verdict import Verdict
 
-__all__ = ["Flip", "RuleChange", "flips", "rule_changes"]
+__all__ = ["Flip", "Focus", "RuleChange", "changed_values", "flips", "rule_changes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,68 @@ def rule_changes(old: RulesetVersion, new: RulesetVersion) -> list[RuleChange]:
             if changed:
                 out.append(RuleChange(section, rid, "changed", changed))
     return out
+
+
+@dataclass
+class Focus:
+    """What the changed rules compare with: where generated transactions should look for flips."""
+
+    day: dt.date
+    numbers: dict[str, list[float]]
+    countries: set[str]
+    strings: dict[str, set[str]]
+    evidence: set[str]
+
+
+def changed_values(changes: list[RuleChange], old: Engine, new: Engine, day: dt.date,
+                   old_ref: str | None = None, new_ref: str | None = None) -> Focus:
+    """The thresholds, countries (groups resolved on *day* under either engine) and values named by the
+    conditions of the entries that changed."""
+    from .conditions import FIELDS, FieldType, Test, parse_condition
+
+    focus = Focus(day, {}, set(), {}, set())
+    wanted = {(c.section, c.id) for c in changes}
+    versions = [old.catalog.get(old_ref) if old_ref else None, new.catalog.get(new_ref) if new_ref else None]
+    if not any(versions):
+        versions = [*old.rulesets(on=day), *new.rulesets(on=day)]
+    for v in versions:
+        if v is None:
+            continue
+        for section, rid in wanted:
+            for entry in getattr(v.model, section, []):
+                if entry.id != rid:
+                    continue
+                for key in ("when", "unless", "for_all"):
+                    data = getattr(entry, key, None)
+                    if data is None:
+                        continue
+                    cond, _, _ = parse_condition(data, ())
+                    stack: list[Any] = [cond] if cond is not None else []
+                    while stack:
+                        node = stack.pop()
+                        if isinstance(node, Test):
+                            vals = node.value if isinstance(node.value, tuple) else (node.value,)
+                            ftype = FIELDS.get(node.field)
+                            if ftype is FieldType.NUMBER:
+                                focus.numbers.setdefault(node.field, []).extend(
+                                    float(x) for x in vals if isinstance(x, (int, float)))
+                            elif ftype in (FieldType.COUNTRY, FieldType.COUNTRY_SET):
+                                for x in vals:
+                                    if len(str(x)) == 2 and str(x).isupper():
+                                        focus.countries.add(str(x))
+                                    else:
+                                        for eng in (old, new):
+                                            with contextlib.suppress(KeyError):
+                                                focus.countries |= set(eng.members(str(x), on=day))
+                            elif node.field == "evidence":
+                                focus.evidence |= {str(x) for x in vals}
+                            elif ftype is FieldType.STR:
+                                focus.strings.setdefault(node.field, set()).update(str(x) for x in vals)
+                        else:
+                            stack.extend(getattr(node, "parts", ()))
+                            if hasattr(node, "part"):
+                                stack.append(node.part)
+    return focus
 
 
 def flips(old: Engine, new: Engine, transactions: Iterable[Transaction | Mapping[str, Any]], *,

@@ -149,3 +149,19 @@ def test_coverage_lists_rules_never_cited(cli: Callable[..., Run]) -> None:
     never = {n["rule"]: n["source"] for n in cov["never"]}
     assert "cn/import-measures::cn-antimony" in never and never["cn/import-measures::cn-antimony"].endswith(":5")
     assert 0 < cov["percent"] < 100
+
+
+def test_diff_generate_draws_from_the_changed_rules(cli: Callable[..., Run]) -> None:
+    """The April 2024 amendment flips computers with TPP in [2400, 4800) (see the exact diff above); generation
+    from the changed rules' own thresholds and values finds such orders, which generic generation did not."""
+    run = cli("diff", "us-ear/advanced-computing@2023-11-17", "us-ear/advanced-computing@2024-04-04",
+              "--generate", "200", "--format", "json")
+    assert run.code == 0
+    report = run.json()
+    assert report["transactions"] == 200 and len(report["flips"]) > 0
+    base = exportrules.load()
+    before = exportrules.Engine(base.catalog.pinned("us-ear/advanced-computing@2023-11-17"))
+    after = exportrules.Engine(base.catalog.pinned("us-ear/advanced-computing@2024-04-04"))
+    for f in report["flips"][:5]:
+        assert before.judge(f["transaction"], as_of="2024-04-04").outcome.value == f["old"]["outcome"]
+        assert after.judge(f["transaction"], as_of="2024-04-04").outcome.value == f["new"]["outcome"]
