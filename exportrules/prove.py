@@ -276,6 +276,8 @@ class _Translator:
         """Whether a formula read the date (then equal formulas on different date ranges are different)."""
         self.cls: dict[str, Any] = {}
         self.unk: dict[str, Any] = {}
+        self.parts: dict[str, list[tuple[Any, Any]]] = {}
+        """Ruleset id -> (rule meta, its contribution to the ruleset's outcome rank), for shadowing."""
         self.clears: dict[str, list[Any]] = {}
         """Authorization id -> when it may clear a control that may apply (an over-approximation: a model
         the engine does not confirm sends the property to sampling)."""
@@ -528,6 +530,7 @@ class _Translator:
         widen = self.snap.widen_by.get(rs.version.id, _same)
         s = self.cond(rs.scope_cond, widen)
         o: Any = z3.IntVal(0)
+        parts = self.parts.setdefault(rs.version.id, [])
         for control in rs.controls:
             w = self.cond(control.cond, widen)
             if control.classes:
@@ -540,12 +543,15 @@ class _Translator:
             applies = z3.And(z3.Not(s.f), z3.Or(hit, maybe), z3.Not(w.f))
             r = z3.IntVal(2) if control.requires == "prohibited" else self.clear(rs, control.meta.id, applies)
             w_unknown = z3.And(z3.Not(w.t), z3.Not(w.f))
-            o = _max(o, z3.If(z3.And(hit, w.t), r, 0))
-            o = _max(o, z3.If(z3.And(hit, w_unknown, r >= 1), 1, 0))
-            o = _max(o, z3.If(z3.And(z3.Not(hit), maybe, z3.Not(w.f), r >= 1), 1, 0))
+            part = _max(_max(z3.If(z3.And(hit, w.t), r, 0), z3.If(z3.And(hit, w_unknown, r >= 1), 1, 0)),
+                        z3.If(z3.And(z3.Not(hit), maybe, z3.Not(w.f), r >= 1), 1, 0))
+            parts.append((control.meta, part))
+            o = _max(o, part)
         for flag in rs.flags:
             w = self.cond(flag.cond, widen)
-            o = _max(o, z3.If(w.t, 1, 0))
+            part = z3.If(w.t, 1, 0)
+            parts.append((flag.meta, part))
+            o = _max(o, part)
         if rs.parties:  # screening, as an opaque fact of each name a condition names (others resemble none)
             for key in self.u.names:
                 if key == _OTHER:
@@ -1059,13 +1065,31 @@ def deep_findings(engine: Engine, *, timeout_ms: int = 10_000) -> list[Any]:
             for a in rs.authorizations:
                 clears = tr.clears.get(a.meta.id)
                 check(a.meta, "authorization", z3.Or(*clears) if clears else z3.BoolVal(False))
+            parts = tr.parts.get(rs.version.id, [])
+            flags = {f.meta.id for f in rs.flags}
+            for i, (meta, part) in enumerate(parts):
+                if meta.id in flags:  # flags overlap by design: each names its own red flag for the record
+                    continue
+                others: Any = z3.IntVal(0)
+                for j, (_, q) in enumerate(parts):
+                    if j != i:
+                        others = _max(others, q)
+                # does the control ever raise the ruleset's outcome above what the other rules give?
+                check(meta, "shadow:control", z3.And(decides, part > others))
     out: list[Any] = []
     for (ruleset, version, kind, rule), (source, ever) in sorted(seen.items()):
         if ever:
             continue
+        if kind.startswith("shadow:") and not seen.get((ruleset, version, kind[7:], rule), ("", False))[1]:
+            continue  # a rule that never applies is reported as such, not also as shadowed
         file, _, rest = source.rpartition(":")
         file, _, line = file.rpartition(":")
         span = Span(file, int(line), int(rest), int(line), int(rest)) if line.isdigit() and rest.isdigit() else None
+        if kind.startswith("shadow:"):
+            out.append(Diagnostic("shadowed-rule", f"{kind[7:]} `{rule}` of {ruleset}@{version} never changes an "
+                                  "outcome: whenever it applies, other rules of its ruleset decide at least as "
+                                  "strictly (decided by z3)", span, severity=Severity.WARNING))
+            continue
         what = "can never clear a control that applies" if kind == "authorization" else \
             "can never apply: no transaction, with every fact given, meets its condition on any date it is in force"
         out.append(Diagnostic("never-fires", f"{kind} `{rule}` of {ruleset}@{version} {what} (decided by z3)",

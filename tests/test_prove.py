@@ -20,7 +20,8 @@ from exportrules.testing.properties import _expectation
 from .conftest import Run
 from .test_properties import MUTANTS, _mutant
 
-PROVE_MUTANTS = {**MUTANTS, "threshold-plus-a-hundredth": "tpp-4800-is-3a090a"}
+PROVE_MUTANTS = {**MUTANTS, "threshold-plus-a-hundredth": "tpp-4800-is-3a090a",
+                 "china-out-of-d5-for-a-day": "china-consumer-3a090a-needs-a-notification"}
 
 
 def test_every_bundled_property_is_proved(cli: Callable[..., Run], engine: exportrules.Engine) -> None:
@@ -97,10 +98,18 @@ def test_validate_deep_finds_rules_that_can_never_apply(cli: Callable[..., Run])
     assert cli("validate", str(root)).out.strip() == "no errors, no warnings"  # the shallow checks see nothing
     run = cli("validate", str(root), "--deep", "--format", "json")
     assert run.code == ExitCode.OK
-    found = {(d["message"].split("`")[1], d["line"]) for d in run.json() if d["code"] == "never-fires"}
-    # 3A090.a needs TPP 4800, so a control for 3A090.a chips under TPP 1000 never applies (file line 23);
-    # an exception for Germany never clears a control for China (line 35).
-    assert found == {("small-chips-to-china", 23), ("german-exception", 35)}
+    lines = (root / "tutorial/china-chips/2023-11-17.yaml").read_text().splitlines()
+
+    def line_of(rule: str) -> int:
+        return next(n for n, text in enumerate(lines, 1) if text.strip() == f"- id: {rule}")
+
+    found = {(d["code"], d["message"].split("`")[1], d["line"]) for d in run.json()}
+    # 3A090.a needs TPP 4800, so a control for 3A090.a chips under TPP 1000 never applies; an exception for
+    # Germany never clears a control for China; a licence requirement under an outright prohibition never
+    # changes an outcome.
+    assert found == {("never-fires", "small-chips-to-china", line_of("small-chips-to-china")),
+                     ("never-fires", "german-exception", line_of("german-exception")),
+                     ("shadowed-rule", "licence-for-china", line_of("licence-for-china"))}
     assert cli("validate", "--deep").out.strip() == "no errors, no warnings"
 
 
