@@ -10,6 +10,7 @@ sampled), and of sampling them with Hypothesis at the given budget.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections import Counter
 
@@ -21,13 +22,14 @@ from exportrules.testing import check_properties
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--examples", type=int, default=100)
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = ap.parse_args()
     engine = exportrules.load()
     t = time.perf_counter()
-    proofs = prove_properties(engine)
+    proofs = prove_properties(engine, jobs=args.jobs)
     took = time.perf_counter() - t
     counts = Counter(r.status for r in proofs)
-    print(f"prove: {len(proofs)} properties in {took:.1f} s ({dict(counts)}); slowest: "
+    print(f"prove ({args.jobs} processes): {len(proofs)} properties in {took:.1f} s ({dict(counts)}); slowest: "
           + ", ".join(f"{r.property} {r.seconds:.1f} s" for r in sorted(proofs, key=lambda r: -r.seconds)[:3]))
     t = time.perf_counter()
     sampled = check_properties(engine, max_examples=args.examples)

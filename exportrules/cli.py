@@ -1066,6 +1066,8 @@ def prove(
                                                     "contains this text (repeatable).")] = None,
     timeout: Annotated[int, typer.Option("--timeout", min=1, help="Seconds the solver may spend on one "
                                          "question before the property is sampled instead.")] = 60,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Processes to share the properties among "
+                                      "(0, the default: one per CPU).")] = 0,
     fmt: FormatOpt = Format.text,
 ) -> None:
     """Decide every ruleset property exactly with an SMT solver (z3): proved for every transaction in scope on
@@ -1083,7 +1085,7 @@ def prove(
         return not only or any(text in f"{ruleset_id}::{prop_id}" for text in only)
 
     started = time.perf_counter()
-    results = prove_properties(engine, only=chosen, timeout_ms=timeout * 1000)
+    results = prove_properties(engine, only=chosen, timeout_ms=timeout * 1000, jobs=jobs or os.cpu_count() or 1)
     _some_properties(results, only, directory)
     took = time.perf_counter() - started
     failed = [r for r in results if not r.passed]

@@ -990,11 +990,45 @@ _NOTE = "parties assumed unlisted and plainly named; items from the catalogue or
 
 
 def prove_properties(engine: Engine, *, only: Callable[[str, str], bool] | None = None,
-                     timeout_ms: int = 60_000) -> list[ProofResult]:
-    """Decide every property of *engine*'s rulesets (or those *only* selects)."""
+                     timeout_ms: int = 60_000, jobs: int = 1) -> list[ProofResult]:
+    """Decide every property of *engine*'s rulesets (or those *only* selects).
+
+    With *jobs* above 1, the properties are shared among that many processes (each loads the rulesets from
+    the engine's directory once); results come back in the same order either way.
+    """
     specs = [spec for spec in _specs(engine) if only is None or only(spec.ruleset, spec.prop.id)]
-    prover = _Prover(engine, specs, timeout_ms)
-    return [prover.prove(spec) for spec in specs]
+    if jobs <= 1 or len(specs) < 2:
+        prover = _Prover(engine, specs, timeout_ms)
+        return [prover.prove(spec) for spec in specs]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    keys = [(s.ruleset, s.prop.id) for s in specs]
+    # longest first, each to the least loaded process: a property costs about one solve per date range,
+    # twice for a relation (two transactions, or two versions)
+    cost = {(s.ruleset, s.prop.id): len(_states(engine, s.start, s.end)) *
+            (1 + bool(s.prop.monotone) + bool(s.prop.members_no_stricter) + bool(s.prop.no_weaker_than))
+            for s in specs}
+    shares: list[list[tuple[str, str]]] = [[] for _ in range(jobs)]
+    loads = [0] * jobs
+    for key in sorted(keys, key=lambda k: -cost[k]):
+        k = loads.index(min(loads))
+        shares[k].append(key)
+        loads[k] += cost[key]
+    context = multiprocessing.get_context("spawn")  # no fork of a process that holds z3 and threads
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        parts = list(pool.map(_prove_share, [(str(engine.catalog.root), share, timeout_ms) for share in shares]))
+    found = {(r.ruleset, r.property): r for part in parts for r in part}
+    return [found[k] for k in keys]
+
+
+def _prove_share(args: tuple[str, list[tuple[str, str]], int]) -> list[ProofResult]:
+    """One process's share of the properties."""
+    from . import load
+
+    root, keys, timeout_ms = args
+    wanted = set(keys)
+    return prove_properties(load(root), only=lambda r, p: (r, p) in wanted, timeout_ms=timeout_ms)
 
 
 def __dir__() -> list[str]:

@@ -85,6 +85,7 @@ class _Knowledge:
         self.end_uses = sorted(_strings(engine, "end_use") | {"datacenter"})
         self.vendors = sorted({i.vendor for v in catalog for i in v.model.items} | _strings(engine, "item.vendor"))
         self.materials = sorted(_strings(engine, "item.material"))
+        self.jurisdictions = sorted({v.jurisdiction for v in catalog if len(v.jurisdiction) == 2})
 
     def boosted(self, fieldname: str) -> list[float]:
         """Every threshold of *fieldname* and its neighbours."""
@@ -247,7 +248,8 @@ def transactions(*, engine: Engine | None = None, **overrides: SearchStrategy[An
         "seller": parties(engine=e),
         "end_use": st.sampled_from(k.end_uses),
         "evidence": evidence,
-        "licences": st.sampled_from([["D1234567"], ["MY:STP-1"], ["CN:MOFCOM-1"], []]),
+        # a licence of each jurisdiction a loaded ruleset judges for (prefixed but for the US), or none
+        "licences": st.sampled_from([["D1234567"], [], *([f"{j}:P-1001"] for j in k.jurisdictions if j != "US")]),
     }
     required = {**base, **{n: s for n, s in overrides.items() if n in base}}
     for n, s in overrides.items():
