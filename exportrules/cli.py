@@ -120,6 +120,7 @@ LicencesOpt = Annotated[
                               "records cover.")
 ]
 StrictOpt = Annotated[bool, typer.Option("--strict-licences", help="Without a register, licences clear nothing.")]
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Judge under the rules in force on this date.")]
 
 
 def _load(rulesets: Path | None, fmt: Format, licences: Path | None = None, strict: bool = False) -> Engine:
@@ -253,7 +254,7 @@ _OUTCOME_CODE = {Outcome.PERMITTED: ExitCode.OK, Outcome.FLAGGED: ExitCode.FLAGG
 def judge(
     source: Annotated[str, typer.Argument(help="Transaction JSON file, JSON Lines file, or - for stdin.")] = "-",
     rulesets: RulesetsOpt = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Judge under the rules in force on this date.")] = None,
+    as_of: AsOfOpt = None,
     licences: LicencesOpt = None,
     strict_licences: StrictOpt = False,
     fmt: FormatOpt = Format.text,
@@ -322,7 +323,7 @@ def batch(
     ray: Annotated[bool, typer.Option("--ray", help="Run over a Parquet dataset with Ray Data (the `ray` "
                                       "extra); OUT is a directory of Parquet files.")] = False,
     rulesets: RulesetsOpt = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Judge under the rules in force on this date.")] = None,
+    as_of: AsOfOpt = None,
     licences: LicencesOpt = None,
     strict_licences: StrictOpt = False,
     fmt: FormatOpt = Format.text,
@@ -441,7 +442,7 @@ def report(
     out: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write.")] = Path("report.html"),
     mapping: Annotated[list[str] | None, typer.Option("--map", help="HEADER=FIELD (repeatable).")] = None,
     rulesets: RulesetsOpt = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Judge under the rules in force on this date.")] = None,
+    as_of: AsOfOpt = None,
     fmt: FormatOpt = Format.text,
 ) -> None:
     """A self-contained HTML page for a batch: summary, outcome by destination and chip, and the blocked and
@@ -567,20 +568,26 @@ def timeline(
         _out.print(f"{day.isoformat()}  {v.outcome.value:<9}  {by_j:<28}  {', '.join(deciding)}", markup=False)
 
 
-def _plot_timeline(line: Any, end: dt.date, data: Any, path: Path) -> None:
+def _plotting(path: Path) -> Any:
+    """The plot module, for a chart to *path* (.svg or .png); a clear error without the `plot` extra."""
     if path.suffix.lower() not in (".svg", ".png"):
         _err.print(f"error[invalid-value]: `--plot {path}`: write .svg or .png", markup=False)
         raise typer.Exit(ExitCode.INVALID)
     try:
-        from .plot import save, timeline_figure
+        from . import plot
     except ImportError as exc:
         _err.print(f"error[missing-extra]: {exc}; install with `pip install 'exportrules[plot]'`", markup=False)
         raise typer.Exit(ExitCode.INVALID) from None
+    return plot
+
+
+def _plot_timeline(line: Any, end: dt.date, data: Any, path: Path) -> None:
+    plot = _plotting(path)
     fields = data if isinstance(data, dict) else {}
     item, ref = fields.get("item"), fields.get("id")
     title = f"{str(ref) + ': ' if ref else ''}{item if isinstance(item, str) else 'item'} " \
             f"to {fields.get('destination')}"
-    save(timeline_figure(line, end, title=title), path)
+    plot.save(plot.timeline_figure(line, end, title=title), path)
 
 
 @app.command()
@@ -807,14 +814,7 @@ def show_ledger(
 
 def _plot_ledger(totals: list[dict[str, Any]], path: Path, rulesets: Path | None, licences: Path | None,
                  fmt: Format) -> None:
-    if path.suffix.lower() not in (".svg", ".png"):
-        _err.print(f"error[invalid-value]: `--plot {path}`: write .svg or .png", markup=False)
-        raise typer.Exit(ExitCode.INVALID)
-    try:
-        from .plot import ledger_figure, save
-    except ImportError as exc:
-        _err.print(f"error[missing-extra]: {exc}; install with `pip install 'exportrules[plot]'`", markup=False)
-        raise typer.Exit(ExitCode.INVALID) from None
+    plot = _plotting(path)
     engine = _load(rulesets, fmt, licences)
     limits: dict[str, int] = {}
     for v in engine.catalog:  # '<ruleset>#<rule>' -> the quota's units per period
@@ -826,7 +826,7 @@ def _plot_ledger(totals: list[dict[str, Any]], path: Path, rulesets: Path | None
         for rec in register.records.values():
             if rec.quantity is not None:
                 limits[f"licence:{rec.jurisdiction}:{rec.number}"] = rec.quantity
-    save(ledger_figure(totals, limits), path)
+    plot.save(plot.ledger_figure(totals, limits), path)
 
 
 @app.command()

@@ -479,16 +479,21 @@ class _Translator:
         raise Untranslatable(f"`{name}` exists")
 
     # outcomes ----------------------------------------------------------------
+    def classified(self, c: Any) -> T3:
+        """Whether one classification entry classes the item (its ``unless`` applied)."""
+        widen = self.snap.widen_by.get(c.meta.ruleset, _same)
+        r = self.cond(c.cond, widen, classes=False)
+        if c.unless is not None:
+            u = self.cond(c.unless, widen, classes=False)
+            r = T3(z3.And(r.t, u.f), z3.Or(r.f, u.t))
+        return r
+
     def classes(self) -> None:
         snap = self.snap
         cls: dict[str, list[Any]] = {}
         unk: dict[str, list[Any]] = {}
         for c in snap.classifications:
-            widen = snap.widen_by.get(c.meta.ruleset, _same)
-            r = self.cond(c.cond, widen, classes=False)
-            if c.unless is not None:
-                u = self.cond(c.unless, widen, classes=False)
-                r = T3(z3.And(r.t, u.f), z3.Or(r.f, u.t))
+            r = self.classified(c)
             cls.setdefault(c.meta.id, []).append(r.t)
             unk.setdefault(c.meta.id, []).append(z3.And(z3.Not(r.t), z3.Not(r.f)))
         self.cls = {k: z3.Or(*v) for k, v in cls.items()}
@@ -1075,12 +1080,7 @@ def deep_findings(engine: Engine, *, timeout_ms: int = 10_000) -> list[Any]:
             seen[key] = (source, ever)
 
         for c in snap.classifications:
-            widen = snap.widen_by.get(c.meta.ruleset, _same)
-            r = tr.cond(c.cond, widen, classes=False)
-            if c.unless is not None:
-                u = tr.cond(c.unless, widen, classes=False)
-                r = T3(z3.And(r.t, u.f), z3.Or(r.f, u.t))
-            check(c.meta, "classification", r.t)
+            check(c.meta, "classification", tr.classified(c).t)
         for rs in snap.rulesets:
             if not rs.decides:
                 continue

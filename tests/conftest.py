@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import socket
+import subprocess
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,3 +61,31 @@ settings.register_profile("ci", max_examples=40, derandomize=True, deadline=None
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 settings.register_profile("dev", max_examples=300, deadline=None)
 settings.load_profile("ci")
+
+
+@contextmanager
+def running_server(*args: str, log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`exportrules serve ARGS` as a real process on a free loopback port: (base URL, process), stopped after.
+    Its stderr goes to *log*, which a failure to start quotes."""
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    with log.open("w") as errors:
+        proc = subprocess.Popen([sys.executable, "-m", "exportrules", "serve", "--port", str(port), *args],
+                                stderr=errors, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(300):
+                try:
+                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            else:
+                pytest.fail("the server did not start: " + log.read_text())
+            yield base, proc
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)

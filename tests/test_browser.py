@@ -9,18 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, running_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -73,32 +68,10 @@ def test_the_report_shows_the_blocked_orders_with_citations(browser: Any, tmp_pa
     assert console_errors(browser) == []
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
-    errors = (tmp_path_factory.mktemp("server") / "err.txt").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "exportrules", "serve", "--port", str(port),
-                             "--decision-log", os.devnull], stderr=errors,
-                            env={**os.environ, "PYTHONWARNINGS": "ignore"})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with running_server("--decision-log", os.devnull, log=tmp_path_factory.mktemp("server") / "err.txt") as (base, _):
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        errors.close()
 
 
 def test_the_service_page_judges_what_a_person_types(browser: Any, server: str) -> None:

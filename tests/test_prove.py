@@ -80,7 +80,8 @@ def test_honest_exit_codes(cli: Callable[..., Run], tmp_path: Path) -> None:
 
 def test_the_pytest_plugin_reports_proofs(tmp_path: Path) -> None:
     root = _mutant(tmp_path, "threshold-plus-a-hundredth")
-    (tmp_path / "test_nothing.py").write_text("def test_ok():\n    assert True\n", encoding="utf-8")
+    (tmp_path / "test_nothing.py").write_text("def test_ok():\n    assert sorted([2, 1]) == [1, 2]\n",
+                                              encoding="utf-8")
     args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "test_nothing.py"),
             "--exportrules-rulesets", str(root), "--exportrules-prove", "-k", "tpp-4800 or hong-kong"]
     if not any(ep.name == "exportrules" for ep in metadata.entry_points(group="pytest11")):

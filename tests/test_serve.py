@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +17,7 @@ from fastapi.testclient import TestClient
 import exportrules
 from exportrules.serve import Service, create_app
 
-from .conftest import ROOT
+from .conftest import ROOT, running_server
 
 H100_CN = {"id": "t1", "date": "2024-06-01", "item": "nvidia-h100-sxm", "destination": "CN",
            "buyer": {"name": "Example Co", "country": "CN"}}
@@ -94,30 +90,11 @@ def test_decisions_are_logged(client: TestClient, caplog: pytest.LogCaptureFixtu
     assert entry["rulesets"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_a_real_server_judges_and_reloads_on_sighup(tmp_path: Path) -> None:
     rules = tmp_path / "rulesets"
     shutil.copytree(ROOT / "rulesets", rules)
-    port = _free_port()
     log = tmp_path / "decisions.jsonl"
-    errors = (tmp_path / "server.err").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "exportrules", "serve", "-r", str(rules), "--port", str(port),
-                             "--decision-log", str(log)], stderr=errors, env={**os.environ, "PYTHONWARNINGS": "ignore"})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("the server did not start: " + (tmp_path / "server.err").read_text())
+    with running_server("-r", str(rules), "--decision-log", str(log), log=tmp_path / "server.err") as (base, proc):
         r = httpx.post(f"{base}/v1/judge", json=H100_CN, timeout=10)
         assert r.status_code == 200 and r.json()["outcome"] == "blocked"
         bad = httpx.post(f"{base}/v1/judge", json={**H100_CN, "quantity": "lots"}, timeout=10)
@@ -137,7 +114,4 @@ def test_a_real_server_judges_and_reloads_on_sighup(tmp_path: Path) -> None:
             pytest.fail("SIGHUP did not reload the rulesets")
         assert httpx.post(f"{base}/v1/judge", json=H100_CN, timeout=10).json()["outcome"] == "blocked"
         assert json.loads(log.read_text().splitlines()[0])["outcome"] == "blocked"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        errors.close()
+
