@@ -390,7 +390,9 @@ def judge_table(engine: Engine, data: Any, *, as_of: dt.date | str | None = None
         unlisted: list[bool] = []
         plain: list[bool] = []
         for values in pairs.iter_rows():
-            ok = _unlisted(values[0], values[1] if has_country else None, indexes.values())
+            # a name the transaction reader refuses (blank, say) is never folded: its rows are judged one by one
+            ok = _valid_name(values[0]) and _unlisted(values[0], values[1] if has_country else None,
+                                                      indexes.values())
             unlisted.append(ok)
             plain.append(ok and tested is not None and name_keys(values[0])[0] not in tested)
         verdicts = pairs.with_columns(pl.Series(f"__unlisted_{role}", unlisted, dtype=pl.Boolean),
@@ -495,6 +497,19 @@ def _state_index_expr(states: Sequence[dt.date]) -> pl.Expr:
     bounds = pl.Series("states", list(states), dtype=pl.Date)
     return pl.col("__day").map_batches(lambda s: pl.Series(bounds.search_sorted(s, side="right")),
                                        return_dtype=pl.UInt32)
+
+
+def _valid_name(name: str) -> bool:
+    """Whether the transaction reader takes *name* as a party's name."""
+    from pydantic import ValidationError
+
+    from .transaction import Party
+
+    try:
+        Party.model_validate({"name": name})
+    except ValidationError:
+        return False
+    return bool(name.strip())
 
 
 def _unlisted(name: str, country: str | None, indexes: Iterable[tuple[Any, Any]]) -> bool:

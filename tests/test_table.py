@@ -296,3 +296,12 @@ def test_parquet_out_is_readable_by_pyarrow(cli: Callable[..., Run], tmp_path: P
     assert cli("batch", str(ROOT / "examples" / "purchase_orders.csv"), "-o", str(out)).code == 0
     assert pq.read_table(out).num_rows == 6
     assert not (tmp_path / "o.parquet.parts").exists()
+
+
+def test_a_blank_name_is_never_folded_with_a_valid_one(engine: exportrules.Engine) -> None:
+    base = {"date": "2024-06-01", "item": "nvidia-h100-sxm", "destination": "DE", "buyer.country": "DE",
+            "end_use": "datacenter"}
+    rows = [{**base, "buyer.name": "Example GmbH"}, {**base, "buyer.name": "   "}, {**base, "buyer.name": ""}]
+    out = assert_agrees(engine, rows)
+    assert out.get_column("outcome").to_list()[0] == "permitted"
+    assert out.get_column("outcome").to_list()[1:] == [None, None]  # a party without a name: not judged
