@@ -24,7 +24,7 @@ from .diagnostics import Diagnostic, Severity, ValidationResult, did_you_mean
 from .listdata import read_parties
 from .loader import LoadFailure, iter_ruleset_files, load_path
 from .model import DATED_SECTIONS, SECTIONS, Ruleset, entry_window, parse_ruleset, raw_condition_problems
-from .source import Path_, SourceMap
+from .source import Path_, SourceMap, Span
 from .validator import Namespace, validate
 
 __all__ = ["Catalog", "Origin", "RulesetVersion", "bundled_rulesets_dir", "load_catalog"]
@@ -244,10 +244,14 @@ def load_catalog(root: Path | None = None) -> tuple[Catalog | None, ValidationRe
             found.extend(_path_mismatch(model, path.relative_to(root), doc))
             extra: dict[tuple[str, str], Origin] = {}
             listed: dict[str, str] = {}
+            source = doc.source_map
             if model.parties_from:
+                own = len(model.parties)
                 model, extra, listed, problems = _with_list_files(model, path.parent, root, name)
                 found.extend(problems)
-            parsed.append(_Parsed(model, doc.source_map, extra, listed))
+                source = _ListedSource(source.file, source.values, source.keys, own=own,
+                                       listed=tuple(extra[("parties", q.id)] for q in model.parties[own:]))
+            parsed.append(_Parsed(model, source, extra, listed))
     namespace = Namespace()
     for p in parsed:
         namespace.add(p.model)
@@ -274,6 +278,22 @@ def _path_mismatch(model: Ruleset, relative: Path, doc: Any) -> list[Diagnostic]
     return [Diagnostic("path-mismatch", f"this file holds `{model.ruleset}` version {model.version.isoformat()} but "
                        f"sits at `{relative.as_posix()}`; keep it at `{want}{relative.suffix}`",
                        doc.source_map.span_for(("ruleset",)), severity=Severity.WARNING)]
+
+
+@dataclass(frozen=True, slots=True)
+class _ListedSource(SourceMap):
+    """A ruleset file's source map that also places the parties its list files add (``parties`` entries
+    after the file's own *own*) at their list file's line."""
+
+    own: int = 0
+    listed: tuple[Origin, ...] = ()
+
+    def span_for(self, path: Path_, *, key: bool = False) -> Span | None:
+        if len(path) >= 2 and path[0] == "parties" and isinstance(path[1], int) \
+                and 0 <= path[1] - self.own < len(self.listed):
+            origin = self.listed[path[1] - self.own]
+            return origin.source.span_for((*origin.path, *path[2:]), key=key)
+        return SourceMap.span_for(self, path, key=key)
 
 
 def _with_list_files(model: Ruleset, base: Path, root: Path, name: str) \

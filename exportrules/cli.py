@@ -975,6 +975,67 @@ def screen_eval(
             _out.print(f"  missed: {miss}", markup=False)
 
 
+lists_app = typer.Typer(name="lists", help="Restricted-party lists: import the official ones as rulesets.",
+                        no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app.add_typer(lists_app)
+
+
+class ListFormat(str, Enum):
+    """Layouts `lists import` reads."""
+
+    csl = "csl"
+    ofac_sdn = "ofac-sdn"
+
+
+@lists_app.command("import")
+def lists_import(
+    path: Annotated[Path, typer.Argument(help="The list file: the CSL's JSON or CSV, or OFAC's sdn.csv.")],
+    fmt: Annotated[ListFormat, typer.Option("--format", help="csl (Consolidated Screening List) or ofac-sdn.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory to write the ruleset into "
+                                      "(with --parties-only: the JSON Lines file).")] = Path("rulesets"),
+    ruleset: Annotated[str | None, typer.Option("--ruleset", help="Ruleset id to write (default: "
+                                                "us-ear/consolidated-screening-list or us-ofac/sdn).")] = None,
+    lists: Annotated[str | None, typer.Option("--lists", help="Comma-separated list codes to keep "
+                                              "(EL,MEU,DPL,UVL by default for the CSL; `all`).")] = None,
+    vintage: Annotated[str | None, typer.Option("--vintage", help="Publication date of the list "
+                                                "(default: from the file, else today).")] = None,
+    skip_known: Annotated[list[Path] | None, typer.Option("--skip-known", help="A ruleset file whose parties "
+                                                          "are kept already; same-name entries are left out.")] = None,
+    parties_only: Annotated[bool, typer.Option("--parties-only", help="Write only the JSON Lines list file, "
+                                               "for a ruleset's `parties_from`.")] = False,
+    fmt_out: Annotated[Format, typer.Option("--output-format", help="How to report the import.")] = Format.text,
+) -> None:
+    """Turn an official restricted-party list into a dated ruleset that validates and screens.
+
+    Each party's listing date comes from the list (its start date), else from its earliest Federal
+    Register notice (marked uncertain unless the date is known), else it is screened on every date.
+    """
+    from .importers import ListImportError, import_lists
+
+    try:
+        when = parse_date(vintage) if vintage else None
+        report = import_lists(path, fmt=fmt.value, out=out, ruleset=ruleset,
+                              lists=[c.strip() for c in lists.split(",") if c.strip()] if lists else None,
+                              vintage=when, skip_known=skip_known or [], parties_only=parties_only)
+    except (ListImportError, ValueError, OSError, UnicodeDecodeError) as exc:
+        _err.print(f"error[invalid-list]: {exc}", markup=False)
+        raise typer.Exit(ExitCode.INVALID) from None
+    if fmt_out is Format.json:
+        _json(json.dumps(report.as_dict(), indent=2))
+        return
+    _out.print(f"imported {report.written} of {report.records} parties (vintage {report.vintage})", markup=False)
+    for name, count in sorted(report.by_list.items()):
+        _out.print(f"  {name}: {count}", markup=False)
+    if report.skipped_lists:
+        others = ", ".join(f"{k} {v}" for k, v in sorted(report.skipped_lists.items()))
+        _out.print(f"  left out (other lists): {others}", markup=False)
+    if report.skipped_known:
+        _out.print(f"  left out (kept already): {len(report.skipped_known)}", markup=False)
+    _out.print("  dated by: " + ", ".join(f"{k} {v}" for k, v in sorted(report.dated_by.items())), markup=False)
+    for f in report.files:
+        _out.print(f"  wrote {f}", markup=False)
+
+
 @app.command("test")
 def test_properties(
     directory: Annotated[Path | None, typer.Argument(help="Directory of rulesets (default: the bundled ones).")] = None,

@@ -169,6 +169,8 @@ class COwnership:
     meta: Meta
     threshold: float
     effect: str
+    lists: frozenset[str] | None = None
+    """The lists whose parties count as owners; every list when None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,7 +420,8 @@ def _lower_rules(s: _State) -> None:
         cfg = rs.screening
         thresholds = ScreeningThresholds(cfg.review_score, cfg.country_boost, cfg.country_penalty) if cfg \
             else ScreeningThresholds()
-        ownership = tuple(COwnership(_meta(v, "ownership_rules", o), o.threshold, o.effect)
+        ownership = tuple(COwnership(_meta(v, "ownership_rules", o), o.threshold, o.effect,
+                                     frozenset(o.lists) if o.lists else None)
                           for o in rs.ownership_rules if live(o))
         scope_cond, scope = s.lower(rs.scope)
         used = {o: RulesetUsed(v.id, v.version.isoformat(), v.jurisdiction, v.sha256, o)

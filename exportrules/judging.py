@@ -595,16 +595,22 @@ class _Judge:
             self.actions.append(Action("review", f"review {role} `{name}` against `{meta.id}`", meta.id,
                                        rs.version.id))
             return Outcome.FLAGGED
+        if effect == "prohibited":
+            # nothing clears it: what is owed is to stop, once a person has confirmed the party is the one listed
+            self.actions.append(Action("review-match", f"confirm whether {role} `{name}` is the listed party of "
+                                       f"`{meta.id}`; if it is, the shipment may not go (no licence or exception "
+                                       "clears it)", meta.id, rs.version.id))
         requires = "prohibited" if effect == "prohibited" else "licence"
         return self.clear(rs, meta, "party", targets, requires, (policy, None), message, shown)
 
     def screen_owners(self, rs: RulesetSnapshot, role: str, party: Any, outcomes: list[Outcome]) -> None:
-        owned: list[tuple[float, CParty, str]] = []
-        share = covered_share(party.owners, rs, owned, self.day)
-        if not owned:
-            return
+        shares: dict[frozenset[str] | None, tuple[float, list[tuple[float, CParty, str]]]] = {}
         for rule in rs.ownership:
-            if share + 1e-9 < rule.threshold:
+            if rule.lists not in shares:
+                found: list[tuple[float, CParty, str]] = []
+                shares[rule.lists] = (covered_share(party.owners, rs, found, self.day, rule.lists), found)
+            share, owned = shares[rule.lists]
+            if not owned or share + 1e-9 < rule.threshold:
                 continue
             names = ", ".join(f"{o} ({s:.0%})" for s, _, o in owned)
             shown = [f"{role} `{party.name}` is {share:.0%} owned by listed parties: {names}",
@@ -659,22 +665,23 @@ rule, as the Affiliates rule adopts it)."""
 
 
 def covered_share(owners: Iterable[Any], rs: RulesetSnapshot, owned: list[tuple[float, CParty, str]],
-                  day: dt.date) -> float:
+                  day: dt.date, lists: frozenset[str] | None = None) -> float:
     """The share of a party held by covered owners, added up (at most 1).
 
     An owner is covered when it is listed on *day*, or when covered owners hold 50 % or more of it: the
     rule cascades down a chain of 50 % holdings, shares are never multiplied along it, and an owner that
-    is not covered passes nothing on. *owned* collects (share, listed entry, how it is held).
+    is not covered passes nothing on. Only entries of *lists* count (every list when None). *owned*
+    collects (share, listed entry, how it is held).
     """
     total = 0.0
     for o in owners:
-        hits = rs.party_index.exact(o.name, on=day)
+        hits = [h for h in rs.party_index.exact(o.name, on=day) if lists is None or h.entry.list in lists]
         if hits:
             total += o.share
             owned.append((o.share, hits[0].entry, o.name))
         elif o.owners:
             inner: list[tuple[float, CParty, str]] = []
-            if covered_share(o.owners, rs, inner, day) + 1e-9 >= COVERING_SHARE:
+            if covered_share(o.owners, rs, inner, day, lists) + 1e-9 >= COVERING_SHARE:
                 total += o.share
                 owned.extend((o.share, entry, f"{o.name} (held by {how})") for _, entry, how in inner)
     return min(total, 1.0)

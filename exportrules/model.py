@@ -45,6 +45,7 @@ __all__ = [
     "Group",
     "Item",
     "ItemFigures",
+    "ListSource",
     "Member",
     "OwnershipRule",
     "Party",
@@ -318,6 +319,29 @@ class Party(_Rule):
     """Foreign-direct-product footnote, e.g. `FN4`."""
 
 
+class ListSource(_Model):
+    """Where a restricted-party list of this ruleset comes from: its vintage and what its entries do."""
+
+    id: Identifier
+    """The list, as parties name it in `list` (e.g. `entity-list`, `denied-persons`)."""
+    title: str | None = None
+    """Human-readable name."""
+    effect: Literal["prohibited", "licence", "flag"]
+    """What a match does by default (an entry may say otherwise, with a note)."""
+    citation: str = Field(min_length=1)
+    """The legal source of that effect."""
+    source: str = Field(min_length=1)
+    """Where the entries were taken from (a URL or file)."""
+    vintage: RuleDate
+    """The date the source list was published: entries removed before it are not in it."""
+    entries: int | None = Field(None, ge=0)
+    """How many entries were imported."""
+    uncertain: bool = False
+    """True when the list's effect or dates rest on one secondary source."""
+    note: str | None = None
+    """Free text for reviewers."""
+
+
 class OwnershipRule(_Rule):
     """What ownership by listed parties does (the Affiliates rule, its suspension)."""
 
@@ -327,6 +351,9 @@ class OwnershipRule(_Rule):
     """Aggregate share owned by listed parties, directly or down the chain, at which the rule applies."""
     effect: Literal["inherit", "flag"]
     """`inherit`: the party takes the most restrictive owner's effect; `flag`: a red flag for review."""
+    lists: list[Identifier] = []
+    """The lists whose parties count as owners (the Affiliates rule: the Entity List and the MEU List,
+    not the Denied Persons or Unverified List); every list of the ruleset when empty."""
 
 
 class Pattern(_Rule):
@@ -488,6 +515,8 @@ class Ruleset(_Model):
     """Clearances."""
     flags: list[Flag] = []
     """Red flags."""
+    lists: list[ListSource] = []
+    """The restricted-party lists this ruleset's parties come from, with their vintage."""
     parties: list[Party] = []
     """Restricted parties."""
     parties_from: list[str] = []

@@ -408,6 +408,9 @@ def _same(codes: frozenset[str]) -> frozenset[str]:
 def _screener(rs: RulesetSnapshot) -> Callable[[Any, dt.date], bool]:
     """Whether any party of *tx* hits (or resembles) an entry of *rs* listed on *day*, or is owned by one."""
     index, limits, ownership = rs.party_index, rs.screening, bool(rs.ownership)
+    # owners count if any rule counts their list
+    owner_lists = None if any(o.lists is None for o in rs.ownership) else \
+        frozenset().union(*(o.lists or () for o in rs.ownership))
     dated = index.dated
 
     def hits(tx: Any, day: dt.date) -> bool:
@@ -420,7 +423,7 @@ def _screener(rs: RulesetSnapshot) -> Callable[[Any, dt.date], bool]:
                 return True
             if p.owners and ownership:
                 owned: list[Any] = []
-                covered_share(p.owners, rs, owned, day)
+                covered_share(p.owners, rs, owned, day, owner_lists)
                 if owned:
                     return True
         return False

