@@ -129,7 +129,7 @@ def test_a_split_order_is_flagged_with_the_orders_that_form_it(tmp_path: Path, e
 
 def test_one_end_user_behind_several_resellers_is_flagged(tmp_path: Path, engine: exportrules.Engine) -> None:
     m = Monitor(engine, Ledger(tmp_path / "l.sqlite"))
-    for i, reseller in enumerate(["Alpha Trading", "Beta Trading", "Gamma Trading"]):
+    for i, reseller in enumerate(["Nordwind Handel GmbH", "Ostsee Vertrieb GmbH", "Rheinland Distribution GmbH"]):
         r = m.record({**DE, "id": f"f{i}", "quantity": 10, "buyer": {"name": reseller, "country": "DE"},
                       "end_user": {"name": "Hidden Lab GmbH", "country": "DE"}})
         assert r.recorded is (i < 2)
