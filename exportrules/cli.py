@@ -1023,7 +1023,8 @@ def lists_import(
     if fmt_out is Format.json:
         _json(json.dumps(report.as_dict(), indent=2))
         return
-    _out.print(f"imported {report.written} of {report.records} parties (vintage {report.vintage})", markup=False)
+    _out.print(f"imported {report.written} of {report.records} parties (vintage {report.vintage}, from "
+               f"{report.vintage_from})", markup=False)
     for name, count in sorted(report.by_list.items()):
         _out.print(f"  {name}: {count}", markup=False)
     if report.skipped_lists:

@@ -39,13 +39,14 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
+from .listdata import read_parties
 from .screening import name_keys
 
 __all__ = [
@@ -174,7 +175,7 @@ def _countries(codes: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(c for c in out if is_country_code(c)))
 
 
-def _record(row: dict[str, Any], where: str, countries: Iterable[str]) -> ListRecord | None:
+def _record(row: dict[str, Any], where: str, countries: Iterable[str]) -> ListRecord:
     name = str(row.get("name") or "").strip()
     if not name:
         raise ListImportError(f"{where}: `name` is empty")
@@ -236,9 +237,7 @@ def _read_csl_json(text: str, path: Path) -> tuple[list[ListRecord], dict[str, A
             raise ListImportError(f"{where}: expected an object")
         addresses = row.get("addresses") or []
         countries = [str(a.get("country") or "").strip().upper() for a in addresses if isinstance(a, dict)]
-        rec = _record(row, where, countries)
-        if rec is not None:
-            out.append(rec)
+        out.append(_record(row, where, countries))
     return out, meta
 
 
@@ -260,9 +259,7 @@ def _read_compact(data: dict[str, Any], path: Path) -> tuple[list[ListRecord], d
                         from None
             row[key] = value
         countries = [str(c).upper() for c in row.pop("countries", [])]
-        rec = _record(row, where, countries)
-        if rec is not None:
-            out.append(rec)
+        out.append(_record(row, where, countries))
     meta = {"vintage": str(data["sourceGeneratedAt"])[:10]} if data.get("sourceGeneratedAt") else {}
     if isinstance(data.get("source"), dict) and data["source"].get("url"):
         meta["url"] = data["source"]["url"]
@@ -289,9 +286,7 @@ def _read_csl_csv(text: str, path: Path) -> list[ListRecord]:
         for address in _texts(row.get("addresses")):
             last = address.rsplit(",", 1)[-1].strip().upper()
             countries.append(last)
-        rec = _record(row, where, countries)
-        if rec is not None:
-            out.append(rec)
+        out.append(_record(row, where, countries))
     return out
 
 
@@ -474,12 +469,15 @@ class ImportReport:
     skipped_known: list[str] = field(default_factory=list)
     dated_by: dict[str, int] = field(default_factory=dict)
     vintage: dt.date | None = None
+    vintage_from: str = "the file"
+    """Where the vintage came from: `--vintage`, the file, or today (the file did not say)."""
     files: list[Path] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"records": self.records, "written": self.written, "by_list": self.by_list,
                 "skipped_lists": self.skipped_lists, "skipped_known": len(self.skipped_known),
                 "dated_by": self.dated_by, "vintage": self.vintage.isoformat() if self.vintage else None,
+                "vintage_from": self.vintage_from,
                 "files": [str(p) for p in self.files]}
 
 
@@ -575,15 +573,11 @@ def _known_names(paths: Iterable[Path]) -> set[str]:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as exc:
             raise ListImportError(f"{path}: cannot read it: {exc}") from None
-        parties = list(data.get("parties") or [])
-        for ref in data.get("parties_from") or []:
-            list_path = path.parent / ref
-            if list_path.exists():
-                parties += [json.loads(line) for line in list_path.read_text(encoding="utf-8").splitlines()
-                            if line.strip()]
-        for p in parties:
-            for n in [*(p.get("names") or []), *(p.get("aliases") or [])]:
-                keys.add(name_keys(str(n))[0])
+        names = [n for p in data.get("parties") or [] for n in [*(p.get("names") or []), *(p.get("aliases") or [])]]
+        for ref in data.get("parties_from") or []:  # list files, read as the loader reads them
+            listed, _, _, _ = read_parties(ref, base=path.parent, root=path.parent, name=path.name)
+            names += [n for p in listed for n in (*p.names, *p.aliases)]
+        keys.update(name_keys(str(n))[0] for n in names)
     return keys
 
 
@@ -618,7 +612,12 @@ def import_lists(path: Path, *, fmt: Format, out: Path, ruleset: str | None = No
     else:  # pragma: no cover - the CLI offers only the two
         raise ListImportError(f"unknown format {fmt!r}")
     report = ImportReport(records=len(records))
-    when = vintage or (dt.date.fromisoformat(meta["vintage"]) if meta.get("vintage") else dt.date.today())
+    if vintage is not None:
+        when, report.vintage_from = vintage, "--vintage"
+    elif meta.get("vintage"):
+        when = dt.date.fromisoformat(meta["vintage"])
+    else:
+        when, report.vintage_from = dt.date.today(), "today (the file does not say: pass --vintage)"
     report.vintage = when
     chosen = []
     for r in records:
@@ -693,11 +692,3 @@ def import_lists(path: Path, *, fmt: Format, out: Path, ruleset: str | None = No
                       encoding="utf-8")
     report.files += [target, folder / list_file]
     return report
-
-
-def iter_lines(path: Path) -> Iterator[dict[str, Any]]:
-    """The entries of a JSON Lines list file (for tools and tests)."""
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                yield json.loads(line)

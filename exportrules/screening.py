@@ -31,7 +31,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
@@ -96,10 +96,16 @@ def _near_dropped(word: str) -> bool:
     """A long word one or two typing slips away from a legal-form or noise word (``Tachnologies``,
     ``Haldings``); a word further away keeps its place as a distinctive token (``Vorpraion`` is not
     ``corporation``). One C call per distinct word (rapidfuzz), memoised: words repeat across names."""
+    return _slips_from(word, _DROPPED_SURFACE)
+
+
+def _slips_from(word: str, vocabulary: Sequence[str]) -> bool:
+    """Whether a word of six letters or more is one typing slip (two from nine letters on) away from a
+    word of *vocabulary*: one C call (rapidfuzz)."""
     if len(word) < 6:
         return False
     slips = 1 if len(word) < 9 else 2
-    return process.extractOne(word, _DROPPED_SURFACE, scorer=Levenshtein.distance, score_cutoff=slips) is not None
+    return process.extractOne(word, vocabulary, scorer=Levenshtein.distance, score_cutoff=slips) is not None
 
 
 def normalize_name(name: str) -> str:
@@ -321,8 +327,6 @@ class NameIndex(Generic[_T]):
         for g, ids in postings.items():
             self._grams[g] = (len(ids), frozenset(ids))
         self._common = max(8, int(len(variants) * self.COMMON_SHARE))
-        # Words of listed names, each with the names that hold it; only distinctive words (held by few
-        # names, four letters or more) find names contained in a longer one.
         # Words so many listed names hold that sharing them says little (place names, business lines):
         # a fuzzy score must also hold on the other, distinctive words.
         common = max(self.COMMON_WORD_MIN, int(len(variants) * self.COMMON_WORD_SHARE))
@@ -429,10 +433,10 @@ class NameIndex(Generic[_T]):
         twice: set[int] = set()
         thrice: set[int] = set()
         used = 0
-        for used, (n, g) in enumerate(postings[: self.MAX_GRAMS], start=1):
-            if n > self._common and used > 3:
-                used -= 1
+        for n, g in postings[: self.MAX_GRAMS]:
+            if n > self._common and used >= 3:
                 break
+            used += 1
             ids = grams[g][1]
             if once:
                 thrice |= ids & twice
@@ -449,6 +453,8 @@ class NameIndex(Generic[_T]):
         reach = floor / (200.0 - floor) if floor < 200 else 1.0
         lc, ls = len(c), len(s)
         generic = self._generic
+        # the query's distinctive words (those not generic in this list, nor a slip from one)
+        mine_rare = " ".join(t for t in sorted(tokens) if not _near_generic(self, t)) if generic else ""
         for i in candidates:
             if i in done:
                 continue
@@ -463,7 +469,6 @@ class NameIndex(Generic[_T]):
             if score and generic:
                 # the distinctive words must resemble each other too ("Inspur Electronic Information
                 # Industry" is not "Ministry of Information Industry Electronics")
-                mine_rare = " ".join(t for t in sorted(tokens) if not _near_generic(self, t))
                 theirs = " ".join(t for t in v.sorted_key.split() if not _near_generic(self, t))
                 if theirs and (not mine_rare or (
                         not fuzz.token_set_ratio(mine_rare, theirs, score_cutoff=floor)
@@ -529,14 +534,7 @@ def _affiliate_words(extra: frozenset[str]) -> bool:
 def _near_generic(index: NameIndex[Any], token: str) -> bool:
     """Whether *token* is one of *index*'s generic words, or a typing slip or two away from one
     (``Idustry``); one C call per distinct token, memoised."""
-    generic = index._generic
-    if token in generic:
-        return True
-    if len(token) < 6:
-        return False
-    slips = 1 if len(token) < 9 else 2
-    return process.extractOne(token, index._generic_list, scorer=Levenshtein.distance,
-                              score_cutoff=slips) is not None
+    return token in index._generic or _slips_from(token, index._generic_list)
 
 
 def _deletions(text: str) -> set[str]:

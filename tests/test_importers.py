@@ -53,6 +53,10 @@ def test_csl_csv_and_json_layouts_give_the_same_entries(tmp_path: Path) -> None:
     # the BIS lists by default; the SDN row is left out and counted
     assert ra.by_list == {"entity-list": 3, "meu-list": 1, "denied-persons": 1, "unverified-list": 1}
     assert ra.skipped_lists == {"SDN": 1} and rb.written == 6
+    assert ra.vintage_from == "--vintage"
+    # a CSV does not date itself: without --vintage the report says the date is today's, and why
+    rc = import_lists(FIXTURES / "csl.csv", fmt="csl", out=tmp_path / "c")
+    assert rc.vintage == dt.date.today() and rc.vintage_from.startswith("today")
 
 
 def test_each_list_takes_its_effect_and_each_entry_its_date(csl_rules: Path) -> None:
