@@ -37,9 +37,9 @@ _SUFFIX = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", 
 OUTPUT_COLUMNS = ("id", "date", "item", "destination", "buyer", "outcome", "jurisdictions", "classifications",
                   "rules", "actions", "rulesets", "reasons")
 """The columns of a batch's output, in order."""
-_TX_KEYS = frozenset({"id", "date", "item", "quantity", "ship_from", "destination", *ROLES, "end_use", "evidence",
-                      "licences"})
-_PARTY_KEYS = frozenset({"name", "country", "headquarters", "owners"})
+_TX_KEYS = frozenset({"id", "date", "item", "quantity", "ship_from", "destination", "destination_region", "transit",
+                      *ROLES, "intermediate_consignees", "end_use", "evidence", "licences", "origin"})
+_PARTY_KEYS = frozenset({"name", "country", "region", "headquarters", "owners"})
 CHUNK = 100_000
 
 

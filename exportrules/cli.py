@@ -752,12 +752,16 @@ def record(
     licences: LicencesOpt = None,
     strict_licences: StrictOpt = False,
     fmt: FormatOpt = Format.text,
+    quotas: Annotated[bool, typer.Option(
+        "--quotas", help="Also count the reported caps (US-UAE partnership, G42/Humain approvals) and refuse "
+                         "what exceeds them: a policy of yours, not a legal condition.")] = False,
 ) -> None:
-    """Judge shipments with quotas, licences and red-flag patterns counted in a ledger; record those that may ship."""
+    """Judge shipments with licences, red-flag patterns and (with --quotas) reported caps counted in a ledger;
+    record those that may ship."""
     from .monitor import Ledger, Monitor
 
     engine = _load(rulesets, fmt, licences, strict_licences)
-    monitor = Monitor(engine, Ledger(ledger))
+    monitor = Monitor(engine, Ledger(ledger), quotas=quotas)
     batch = _Batch(source, fmt)
     worst = Outcome.PERMITTED
     conflicts = False
@@ -775,11 +779,11 @@ def record(
             _json(json.dumps(result.to_dict(), indent=2 if batch.single else None, ensure_ascii=False))
         else:
             v = result.verdict
-            quotas = "; ".join(f"{q.quota} {q.used + (q.quantity if result.recorded else 0):,}/{q.limit:,}"
-                               for q in result.quotas)
+            counted = "; ".join(f"{q.quota} {q.used + (q.quantity if result.recorded else 0):,}/{q.limit:,}"
+                                for q in result.quotas)
             note = " (recorded)" if result.recorded else (" (conflict: this id was recorded with other content)"
                                                           if result.conflict else "")
-            _out.print(f"{v.transaction_id}: {v.outcome.value}{note}{'  ' + quotas if quotas else ''}", markup=False)
+            _out.print(f"{v.transaction_id}: {v.outcome.value}{note}{'  ' + counted if counted else ''}", markup=False)
     raise typer.Exit(ExitCode.INVALID if batch.invalid or conflicts else _OUTCOME_CODE[worst])
 
 
@@ -817,16 +821,24 @@ def _plot_ledger(totals: list[dict[str, Any]], path: Path, rulesets: Path | None
     plot = _plotting(path)
     engine = _load(rulesets, fmt, licences)
     limits: dict[str, int] = {}
-    for v in engine.catalog:  # '<ruleset>#<rule>' -> the quota's units per period
+    units: dict[str, str] = {}
+    tpp = {item.id: item.tpp for v in engine.catalog for item in v.model.items}
+    for v in engine.catalog:  # '<ruleset>#<rule>' -> the quota's limit per period, in what it counts
         for a in v.model.authorizations:
-            if a.quota is not None:
-                limits[f"{v.id}#{a.id}"] = a.quota.quantity
+            if a.quota is None:
+                continue
+            key = f"{v.id}#{a.id}"
+            if a.quota.equivalent is None:
+                limits[key] = a.quota.quantity
+            elif tpp.get(a.quota.equivalent) is not None:  # a cap in compute: counted in TPP
+                limits[key] = round(a.quota.quantity * float(tpp[a.quota.equivalent] or 0))
+                units[key] = "TPP"
     register = engine.licensing.register
     if register is not None:
         for rec in register.records.values():
             if rec.quantity is not None:
                 limits[f"licence:{rec.jurisdiction}:{rec.number}"] = rec.quantity
-    plot.save(plot.ledger_figure(totals, limits), path)
+    plot.save(plot.ledger_figure(totals, limits, units), path)
 
 
 @app.command()

@@ -46,6 +46,7 @@ __all__ = [
     "CClassification",
     "CControl",
     "CFlag",
+    "CGate",
     "COwnership",
     "CParty",
     "CQuota",
@@ -108,7 +109,8 @@ class CReview:
 
 
 ITEM_FIELDS = ("tpp", "performance_density", "datacenter", "memory_bandwidth", "io_bandwidth",
-               "hbm_bandwidth_density", "kind", "eccn", "vendor", "name", "material")
+               "hbm_bandwidth_density", "kind", "eccn", "vendor", "name", "material", "fab_country", "us_tools",
+               "us_content")
 """Item parameters conditions can read (as ``item.<name>``)."""
 
 
@@ -119,6 +121,30 @@ class CQuota:
     quantity: int
     per: str
     key: tuple[str, ...]
+    equivalent: str | None = None
+    """The catalogue item the quantity is stated in; None for units of whatever ships."""
+    equivalent_tpp: float | None = None
+    """That item's TPP (None when the catalogue lacks it: the monitor then counts nothing as fitting)."""
+
+    def amount(self, quantity: int, tpp: float | None) -> int | None:
+        """What a shipment of *quantity* units, each of *tpp*, counts against this quota (None: unknown)."""
+        if self.equivalent is None:
+            return quantity
+        return None if tpp is None else round(quantity * tpp)
+
+    @property
+    def limit(self) -> int | None:
+        """The cap in the unit shipments count in (TPP for an equivalent; None: unknown)."""
+        if self.equivalent is None:
+            return self.quantity
+        return None if self.equivalent_tpp is None else round(self.quantity * self.equivalent_tpp)
+
+    def describe(self) -> str:
+        """The cap in words."""
+        per = self.per.replace("_", " ")
+        unit = f" {self.equivalent}-equivalents (in TPP)" if self.equivalent else ""
+        key = f" per {', '.join(self.key)}" if self.key else ""
+        return f"{self.quantity:,}{unit} per {per}{key}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +159,23 @@ class CAuthorization:
     licence: bool
     quota: CQuota | None
     action: str | None
+    notice: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CGate:
+    """A compiled gate: whether the rulesets it names reach a shipment."""
+
+    meta: Meta
+    applies_to: tuple[str, ...]
+    cond: Cond | None
+    pred: Predicate
+    message: str
+
+    def gates(self, ruleset_id: str) -> bool:
+        """Whether it gates the ruleset *ruleset_id* (never its own)."""
+        return ruleset_id != self.meta.ruleset and any(
+            ruleset_id == a or (a.endswith("/") and ruleset_id.startswith(a)) for a in self.applies_to)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +237,10 @@ class RulesetSnapshot:
     """True when the ruleset has rules of its own (not only groups, items or clearances)."""
     used: Mapping[Outcome | None, RulesetUsed] = field(default_factory=dict, repr=False)
     """How a verdict names this version, for each outcome it can give (built once)."""
+    screens_seller: bool = False
+    """Whether its listings other than prohibitions reach the seller (``screening.screens_seller``)."""
+    gates: tuple[CGate, ...] = ()
+    """Gates of other rulesets that decide whether this one reaches a shipment at all."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,8 +371,11 @@ def _available(a: Any) -> Any:
     return never if a.when is None else {"all": [a.when, never]}
 
 
-def _quota(q: Quota | None) -> CQuota | None:
-    return CQuota(q.quantity, q.per, tuple(q.key)) if q is not None else None
+def _quota(q: Quota | None, items: Mapping[str, Mapping[str, Any]]) -> CQuota | None:
+    if q is None:
+        return None
+    tpp = items[q.equivalent].get("tpp") if q.equivalent is not None and q.equivalent in items else None
+    return CQuota(q.quantity, q.per, tuple(q.key), q.equivalent, tpp)
 
 
 def _same(codes: frozenset[str]) -> frozenset[str]:
@@ -377,7 +427,20 @@ def _meta(v: RulesetVersion, section: str, entry: Any) -> Meta:
     )
 
 
+def _lower_gates(s: _State) -> list[CGate]:
+    gates: list[CGate] = []
+    for v in s.versions:
+        s.current_widen = s.widen_for(v)
+        for g in v.model.gates:
+            if s.active(*entry_window(g)):
+                cond, pred = s.lower(g.when)
+                gates.append(CGate(_meta(v, "gates", g), tuple(g.applies_to), cond, pred, g.message or ""))
+    s.current_widen = None
+    return gates
+
+
 def _lower_rules(s: _State) -> None:
+    gates = _lower_gates(s)
     for v in s.versions:
         rs = v.model
         # Conditions see equivalent destinations (Hong Kong as China) only where the rulesets they use say so.
@@ -407,7 +470,8 @@ def _lower_rules(s: _State) -> None:
         s.evidence.update(e for p in rs.patterns for e in p.cleared_by)
         auths = tuple(
             CAuthorization(_meta(v, "authorizations", a), frozenset(a.covers), *s.lower(_available(a)),
-                           tuple(a.requires_evidence), a.requires_licence, _quota(a.quota), a.action)
+                           tuple(a.requires_evidence), a.requires_licence, _quota(a.quota, s.items), a.action,
+                           a.notice)
             for a in rs.authorizations if live(a)
         )
         flags = []
@@ -420,6 +484,7 @@ def _lower_rules(s: _State) -> None:
         cfg = rs.screening
         thresholds = ScreeningThresholds(cfg.review_score, cfg.country_boost, cfg.country_penalty) if cfg \
             else ScreeningThresholds()
+        screens_seller = bool(cfg and cfg.screens_seller)
         ownership = tuple(COwnership(_meta(v, "ownership_rules", o), o.threshold, o.effect,
                                      frozenset(o.lists) if o.lists else None)
                           for o in rs.ownership_rules if live(o))
@@ -427,7 +492,8 @@ def _lower_rules(s: _State) -> None:
         used = {o: RulesetUsed(v.id, v.version.isoformat(), v.jurisdiction, v.sha256, o)
                 for o in (None, *Outcome)}
         s.rulesets.append(RulesetSnapshot(v, controls, reviews, auths, tuple(flags), parties, index, thresholds,
-                                          ownership, scope, scope_cond, bool(controls or flags or parties), used))
+                                          ownership, scope, scope_cond, bool(controls or flags or parties), used,
+                                          screens_seller, tuple(g for g in gates if g.gates(v.id))))
 
 
 def _party_index(s: _State, v: RulesetVersion) -> tuple[tuple[CParty, ...], NameIndex[CParty]]:

@@ -89,9 +89,15 @@ FIELDS: dict[str, FieldType] = {
     "item.io_bandwidth": FieldType.NUMBER,
     "item.hbm_bandwidth_density": FieldType.NUMBER,
     "item.total_bandwidth": FieldType.NUMBER,
+    "item.fab_country": FieldType.COUNTRY,
+    "item.us_tools": FieldType.BOOL,
+    "item.us_content": FieldType.NUMBER,
     "item.class": FieldType.STR_SET,
     "parties.headquarters": FieldType.COUNTRY_SET,
     "parties.country": FieldType.COUNTRY_SET,
+    "destination_region": FieldType.STR,
+    "parties.region": FieldType.STR_SET,
+    "transit": FieldType.COUNTRY_SET,
     **{f"{role}.name": FieldType.STR for role in _PARTY_ROLES},
     **{f"{role}.country": FieldType.COUNTRY for role in _PARTY_ROLES},
     **{f"{role}.headquarters": FieldType.COUNTRY for role in _PARTY_ROLES},
@@ -283,6 +289,11 @@ class _Parser:
         if not isinstance(value, str) or not value:
             self.fail("invalid-condition", f"`{name}` compares with text, not {value!r}", path)
             return _BAD
+        if name in REGION_FIELDS:
+            if not is_subdivision_code(value):
+                self.fail("invalid-region", f"`{value}` is not an ISO 3166-2 subdivision code (e.g. UA-43)", path)
+                return _BAD
+            return value
         if ftype in _COUNTRYISH:
             if _is_code(value):
                 if not _is_iso(value):
@@ -372,6 +383,27 @@ def _is_iso(value: str) -> bool:
 
 def _country_hint(value: str) -> str | None:
     return did_you_mean(value.upper(), iso_codes()) if value.upper() != value else None
+
+
+REGION_FIELDS = frozenset({"destination_region", "parties.region"})
+"""The fields that hold ISO 3166-2 subdivision codes."""
+
+_SUBDIVISIONS: frozenset[str] | None = None
+
+
+def subdivision_codes() -> frozenset[str]:
+    """Every ISO 3166-2 subdivision code (pycountry's copy)."""
+    global _SUBDIVISIONS
+    if _SUBDIVISIONS is None:
+        import pycountry
+
+        _SUBDIVISIONS = frozenset(s.code for s in pycountry.subdivisions)
+    return _SUBDIVISIONS
+
+
+def is_subdivision_code(value: str) -> bool:
+    """True for an ISO 3166-2 subdivision code such as ``UA-43`` (Crimea)."""
+    return value in subdivision_codes()
 
 
 def is_country_code(value: str) -> bool:

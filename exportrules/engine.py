@@ -160,7 +160,8 @@ class Engine:
     @contextmanager
     def counting_quotas(self, hook: QuotaHook) -> Iterator[None]:
         """Within the block (in this thread), quota routes are decided by *hook* (what a ledger counts)
-        instead of being owed as ``check-quota`` actions; used by :class:`exportrules.monitor.Monitor`."""
+        instead of being reported as information; used by :class:`exportrules.monitor.Monitor` with
+        ``quotas=True``."""
         previous = getattr(self._local, "quota", None)
         self._local.quota = hook
         try:
@@ -287,14 +288,14 @@ class Engine:
 
         return Verdict(shape.outcome, shape.classifications, None, None, shape.rulesets, day, tx.id,
                        dict(shape.jurisdictions), explain=explain,
-                       coverage=plan.coverage(tx.ship_from, tx.destination))
+                       coverage=plan.coverage(tx.ship_from, tx.destination, tx.transit))
 
     def _interpreted(self, tx: Transaction, day: dt.date, plan: Plan | None) -> Verdict:
         snap = plan.snapshot if plan is not None else self.compiler.snapshot(day)
         j = self._full(tx, day, snap, getattr(self._local, "quota", None))
         covered = plan.covered if plan is not None else covered_jurisdictions(snap)
         return Verdict(j.outcome, j.classifications, j.reasons, j.actions, j.rulesets, day, tx.id, j.jurisdictions,
-                       coverage=coverage_of(covered, tx.ship_from, tx.destination))
+                       coverage=coverage_of(covered, tx.ship_from, tx.destination, tx.transit))
 
     def _outcome(self, tx: Transaction, day: dt.date) -> Outcome:
         plan, decision = self._decided(tx, day)

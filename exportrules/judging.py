@@ -130,6 +130,8 @@ def facts_of(tx: Any, item: Mapping[str, Any] | None) -> dict[str, Any]:
         "quantity": tx.quantity,
         "ship_from": tx.ship_from,
         "destination": tx.destination,
+        "destination_region": tx.destination_region,
+        "transit": frozenset(tx.transit),
         "end_use": tx.end_use,
         "evidence": frozenset(tx.evidence),
         "licences": frozenset(tx.licences),
@@ -140,6 +142,12 @@ def facts_of(tx: Any, item: Mapping[str, Any] | None) -> dict[str, Any]:
     else:
         for name, key in _ITEM_KEYS:
             f[key] = item.get(name)
+    origin = tx.origin
+    if origin is not None:  # the transaction knows better than the catalogue
+        for name in ("fab_country", "us_tools", "us_content"):
+            value = getattr(origin, name)
+            if value is not None:
+                f[f"item.{name}"] = value
     mem, io = f["item.memory_bandwidth"], f["item.io_bandwidth"]
     f["item.total_bandwidth"] = mem + io if mem is not None and io is not None else None
     for role, k_name, k_country, k_hq in _ROLE_KEYS:
@@ -149,7 +157,26 @@ def facts_of(tx: Any, item: Mapping[str, Any] | None) -> dict[str, Any]:
         else:
             f[k_name], f[k_country], f[k_hq] = p.name, p.country, p.headquarters or p.country
     f["parties.headquarters"], f["parties.country"] = receiving_places(tx)
+    f["parties.region"] = party_regions(tx)
     return f
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "(not given)"
+    if isinstance(value, frozenset):
+        return "[" + ", ".join(sorted(str(v) for v in value)) + "]"
+    return str(value)
+
+
+def party_regions(tx: Any) -> frozenset[str]:
+    """The subdivisions the receiving parties (intermediate consignees included) say they are in, with the
+    destination's (empty when none is given: a rule that needs the region asks for `destination_region`)."""
+    found = {p.region for p in (tx.buyer, tx.end_user, tx.consignee, *tx.intermediate_consignees)
+             if p is not None and p.region is not None}
+    if tx.destination_region is not None:
+        found.add(tx.destination_region)
+    return frozenset(found)
 
 
 def party_in_role(tx: Any, role: str) -> Any:
@@ -185,6 +212,14 @@ def receiving_places(tx: Any) -> tuple[frozenset[str] | None, frozenset[str] | N
     return (frozenset(hqs) if hqs else None), (frozenset(countries) if countries else None)
 
 
+def screened_parties(tx: Any) -> list[tuple[str, Any]]:
+    """(role, party) of every party named in *tx*, intermediate consignees as
+    ``intermediate_consignees[k]``."""
+    out = [(role, p) for role in ROLES if (p := getattr(tx, role)) is not None]
+    out += [(f"intermediate_consignees[{k}]", p) for k, p in enumerate(tx.intermediate_consignees)]
+    return out
+
+
 def party_names(tx: Any) -> list[tuple[str, str]]:
     """(role, name) of every party and owner named in *tx* (owners as ``buyer.owners``)."""
     out: list[tuple[str, str]] = []
@@ -194,18 +229,16 @@ def party_names(tx: Any) -> list[tuple[str, str]]:
             out.append((where, o.name))
             walk(o.owners, where)
 
-    for role in ROLES:
-        p = getattr(tx, role)
-        if p is not None:
-            out.append((role, p.name))
-            walk(p.owners, f"{role}.owners")
+    for role, p in screened_parties(tx):
+        out.append((role, p.name))
+        walk(p.owners, f"{role}.owners")
     return out
 
 
 def has_mixed_script_names(tx: Any) -> bool:
     """Whether any party or owner name mixes scripts within a word (cheap for ASCII names)."""
     plain = True
-    for p in (tx.buyer, tx.end_user, tx.consignee, tx.seller):
+    for p in (tx.buyer, tx.end_user, tx.consignee, tx.seller, *tx.intermediate_consignees):
         if p is not None and (p.owners or not p.name.isascii()):
             plain = False
             break
@@ -253,7 +286,7 @@ def judge_full(snap: Snapshot, tx: Any, day: dt.date, *, quota: QuotaHook | None
         snap: the snapshot in force on *day*.
         tx: a :class:`~exportrules.Transaction`.
         day: the evaluation date (list entries in force on it count).
-        quota: how a ledger decides quota routes; without it, they are owed as ``check-quota`` actions.
+        quota: how a ledger decides quota routes; without it, a quota is reported as a ``notice``.
         licensing: how licences are checked (assertions, when None).
     """
     return _Judge(snap, tx, day, quota, licensing or _ASSERTED).run()
@@ -354,8 +387,9 @@ class _Judge:
 
         used: list[RulesetUsed] = []
         by_jurisdiction: dict[str, list[Outcome]] = {}
+        gated: dict[str, bool | None] = {}
         for rs in snap.rulesets:
-            if not rs.decides or rs.scope(facts) is False:
+            if not rs.decides or rs.scope(facts) is False or self.gated_out(rs, gated):
                 used.append(rs.used[None])
                 continue
             outcome = self.ruleset(rs, classes, unknown_classes)
@@ -368,6 +402,28 @@ class _Judge:
             Outcome.strictest(outcomes), tuple(sorted(classes)), Verdict.sort_reasons(reasons), tuple(unique_actions),
             tuple(used), {j: Outcome.strictest(os) for j, os in by_jurisdiction.items()},
         )
+
+    def gated_out(self, rs: RulesetSnapshot, seen: dict[str, bool | None]) -> bool:
+        """Whether a gate keeps *rs* from the shipment; each gate's verdict is said once (in *seen*)."""
+        out = False
+        for g in rs.gates:
+            key = f"{g.meta.ruleset}#{g.meta.id}"
+            if key not in seen:
+                holds = seen[key] = g.pred(self.facts)
+                if holds is False:
+                    read = [f"{f} = {_shown(self.facts.get(f))}"
+                            for f in (sorted(fields_of(g.cond)) if g.cond is not None else [])]
+                    self.reasons.append(_reason(g.meta, "notice", None, read,
+                                                f"{g.message or 'these rules do not reach the shipment'}: "
+                                                f"{', '.join(g.applies_to)} not applied"))
+                elif holds is None:
+                    missing = sorted(set(missing_fields(g.cond, self.facts)))
+                    self.reasons.append(_reason(g.meta, "notice", None, [f"{m} not given" for m in missing],
+                                                f"whether {', '.join(g.applies_to)} reach the shipment turns on "
+                                                f"{', '.join(missing) or 'facts not given'}: judged as if they do"))
+            if seen[key] is False:
+                out = True
+        return out
 
     def ruleset(self, rs: RulesetSnapshot, classes: set[str], unknown_classes: Mapping[str, list[str]]) -> Outcome:
         facts, reasons, actions = self.facts, self.reasons, self.actions
@@ -440,26 +496,24 @@ class _Judge:
         quota_routes = [a for a in cleared if a.quota is not None]
         if quota_routes and self.quota is not None:
             return self.count(meta, kind, quota_routes, shown, message)
-        if cleared and not quota_routes:
-            a = min(cleared, key=lambda x: (x.meta.ruleset, x.meta.id))
+        if cleared:
+            # A quota is a reported political cap, not a condition of the licence: the licence clears, and
+            # the cap is information (the monitor counts it when the user opts in).
+            a = min(cleared, key=lambda x: (x.quota is not None, x.meta.ruleset, x.meta.id))
             reasons.append(_reason(meta, kind, Outcome.PERMITTED, shown, message or "licence required"))
             reasons.append(_reason(a.meta, "authorization", Outcome.PERMITTED, self.why(a.cond),
                                    f"clears `{meta.id}`"))
+            for n in sorted(cleared, key=lambda x: (x.meta.ruleset, x.meta.id)):
+                if n.notice:
+                    reasons.append(_reason(n.meta, "notice", None, [], n.notice))
+                if n.quota is not None:
+                    reasons.append(_reason(n.meta, "notice", None, self.why(n.cond),
+                                           f"this shipment falls under the reported cap of {n.quota.describe()}: "
+                                           "a political commitment, not a legal condition of the licence; "
+                                           "`exportrules record --quotas` counts it"))
             return Outcome.PERMITTED
-        if quota_routes or pending:
-            # INVARIANT: a shipment that falls under a quota arrangement is counted before it goes,
-            # even when another route would clear it: quota routes make the verdict flagged.
+        if pending:
             reasons.append(_reason(meta, kind, Outcome.FLAGGED, shown, message or "licence required"))
-            for a in sorted(quota_routes, key=lambda x: (x.meta.ruleset, x.meta.id)):
-                assert a.quota is not None
-                reasons.append(_reason(a.meta, "authorization", Outcome.FLAGGED, self.why(a.cond),
-                                       f"can clear `{meta.id}` within its quota"))
-                key = f" per {', '.join(a.quota.key)}" if a.quota.key else ""
-                actions.append(Action("check-quota", f"count {facts['quantity']} against the quota of "
-                                      f"{a.quota.quantity:,} per {a.quota.per.replace('_', ' ')}{key}",
-                                      a.meta.id, a.meta.ruleset))
-            if quota_routes:
-                return Outcome.FLAGGED
             for a, missing in sorted(pending, key=lambda p: (p[0].meta.ruleset, p[0].meta.id)):
                 facts_a = self.why(a.cond) + [f"evidence lacks {m}" for m in missing]
                 reasons.append(_reason(a.meta, "authorization", Outcome.FLAGGED, facts_a,
@@ -564,12 +618,13 @@ class _Judge:
         if not rs.parties:
             return
         index, limits, tx = rs.party_index, rs.screening, self.tx
-        for role in ROLES:
-            party = getattr(tx, role)
-            if party is None:
-                continue
+        for role, party in screened_parties(tx):
+            # under the EAR a listed seller owes nothing; a prohibition reaches every role (see ScreeningSettings)
+            only_bars = role == "seller" and not rs.screens_seller
             for hit in index.search(party.name, country=party.country, thresholds=limits, on=self.day):
                 entry = hit.entry
+                if only_bars and entry.effect != "prohibited":
+                    continue
                 listed = f"`{hit.name}` ({entry.list}, listed {entry.listed.isoformat()})"
                 if not hit.exact:
                     seen = (f"{role}.name `{party.name}` contains the listed name {listed}" if hit.contained
@@ -585,7 +640,7 @@ class _Judge:
                 outcomes.append(self.party_effect(rs, entry.meta, entry.effect, entry.review_policy,
                                                   frozenset({entry.meta.id, "parties"}), role, party.name,
                                                   f"{role} is on the {entry.list}", shown))
-            if party.owners and rs.ownership:
+            if party.owners and rs.ownership and not only_bars:
                 self.screen_owners(rs, role, party, outcomes)
 
     def party_effect(self, rs: RulesetSnapshot, meta: Meta, effect: str, policy: str, targets: frozenset[str],

@@ -183,6 +183,12 @@ class ItemFigures(BaseModel):
     """Memory bandwidth density in GB/s per mm² (3A090.c)."""
     eccn: str | None = None
     """A declared ECCN, when the vendor publishes one."""
+    fab_country: CountryCode | None = None
+    """Where the item was made (fabricated or assembled); `US` makes it US-origin (15 CFR 734.3(a)(2))."""
+    us_tools: bool | None = None
+    """Made with US-origin technology, software or tools: a foreign direct product (15 CFR 734.9)."""
+    us_content: Annotated[float, Field(ge=0, le=1)] | None = None
+    """Share, by value, of controlled US-origin content in a foreign-made item (de minimis, 15 CFR 734.4)."""
 
 
 class Item(ItemFigures):
@@ -250,10 +256,16 @@ class ReviewOverride(_Rule):
 
 
 class Quota(_Model):
-    """A quantity cap that the stateful monitor enforces; the stateless judge reports it as an action."""
+    """A reported cap (a political commitment, not a condition of the licence): the stateless judge reports
+    it as information on a verdict the licence clears; the monitor counts it when the user asks it to
+    (``Monitor(..., quotas=True)``, ``exportrules record --quotas``)."""
 
     quantity: PositiveInt
-    """Units allowed per period and key."""
+    """Units allowed per period and key (of `equivalent`, when given)."""
+    equivalent: str | None = None
+    """A catalogue item in whose compute the cap is stated (e.g. `nvidia-gb300` for "35,000
+    GB300-equivalents"): the cap is `quantity` times that item's TPP, and a shipment counts its
+    quantity times the shipped item's TPP."""
     per: Literal["calendar_year", "total"] = "calendar_year"
     """The period the quantity is counted over."""
     key: list[str] = []
@@ -278,9 +290,12 @@ class Authorization(_Rule):
     requires_licence: bool = False
     """True when the transaction must list a licence for this authorization to clear anything."""
     quota: Quota | None = None
-    """A declared quota; reported as an action to check it."""
+    """A reported cap on what it clears (see `Quota`)."""
     action: str | None = None
     """What to do to satisfy the required evidence, shown in the verdict's actions."""
+    notice: str | None = None
+    """Information a verdict reports whenever this clears something: an arrangement around the
+    authorization that is not a legal condition of it (e.g. a reported revenue share)."""
 
 
 class Flag(_Rule):
@@ -294,6 +309,22 @@ class Flag(_Rule):
     """What the person should do."""
     message: str | None = None
     """One-line summary shown in verdict reasons."""
+
+
+class Gate(_Rule):
+    """Whether a body of rules reaches the shipment at all (e.g. whether the EAR applies): the rulesets it
+    names judge a transaction only where `when` holds. Where `when` is false they are skipped and the
+    verdict says why; where a fact it reads is missing they judge anyway (fail closed) and the verdict
+    names the fact."""
+
+    id: Identifier
+    """Rule id."""
+    applies_to: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*(/[a-z0-9-]*)*$")]] = Field(min_length=1)
+    """Ruleset ids, or prefixes ending in `/` (e.g. `us-ear/`), of the rulesets gated."""
+    when: Condition
+    """When those rulesets reach the shipment."""
+    message: str | None = None
+    """What it means when `when` is false, shown in the verdict (e.g. "not subject to the EAR")."""
 
 
 class Party(_Rule):
@@ -421,6 +452,11 @@ class ScreeningSettings(_Model):
     """Added to a fuzzy score when the party's country is the entry's."""
     country_penalty: float = Field(10.0, ge=0, le=50)
     """Taken from a fuzzy score when the party's country differs from the entry's."""
+    screens_seller: bool = False
+    """Whether a listing here reaches the seller as well. The EAR's lists reach the purchaser,
+    intermediate and ultimate consignees and end user (15 CFR 744.11, 748.5), not the seller, so this is
+    off by default; a prohibition (Denied Persons, OFAC SDN) reaches every role whatever this says.
+    China's Unreliable Entity List bars dealings with a listed foreign seller: its ruleset turns it on."""
 
 
 class _OutcomeSet(_Model):
@@ -515,6 +551,8 @@ class Ruleset(_Model):
     """Clearances."""
     flags: list[Flag] = []
     """Red flags."""
+    gates: list[Gate] = []
+    """Whether other rulesets reach a shipment at all (see `Gate`)."""
     lists: list[ListSource] = []
     """The restricted-party lists this ruleset's parties come from, with their vintage."""
     parties: list[Party] = []
@@ -537,6 +575,7 @@ SECTIONS: tuple[str, ...] = (
     "review_policies",
     "authorizations",
     "flags",
+    "gates",
     "parties",
     "ownership_rules",
     "patterns",
@@ -545,7 +584,7 @@ SECTIONS: tuple[str, ...] = (
 """The list sections whose entries carry ids; amendments patch these by id."""
 
 DATED_SECTIONS: tuple[str, ...] = (
-    "equivalents", "classifications", "controls", "review_policies", "authorizations", "flags", "parties",
+    "equivalents", "classifications", "controls", "review_policies", "authorizations", "flags", "gates", "parties",
     "ownership_rules", "patterns",
 )
 """The sections whose entries are in force for a window of their own."""
@@ -607,7 +646,7 @@ def _clean_loc(loc: tuple[str | int, ...], data: Any) -> tuple[str | int, ...]:
 
 
 _CONDITION_KEYS = {"classifications": ("when", "unless"), "controls": ("when",), "review_policies": ("when",),
-                   "authorizations": ("when", "unavailable_when"), "flags": ("when",)}
+                   "authorizations": ("when", "unavailable_when"), "flags": ("when",), "gates": ("when",)}
 
 
 def raw_condition_problems(doc: Document) -> list[Diagnostic]:

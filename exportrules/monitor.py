@@ -1,11 +1,14 @@
 """Stateful checks across transactions: quotas, licences and red-flag patterns, in a durable ledger.
 
 The stateless judge reports a declared quota (the US-UAE partnership's 500,000 chips a
-year, the G42 and Humain approvals) as a ``check-quota`` action. The :class:`Monitor`
-performs that check, depletes register licences, and raises the red flags no single order
-shows (orders split under a threshold, a buyer's cumulative volume, one end user behind
-several resellers): it judges the transaction, reads what the ledger already counts, and
-records the order when it may ship, all inside one SQLite write transaction.
+year, the G42 and Humain approvals) as information on the verdict its licence clears: those
+caps are political commitments, not legal conditions. A :class:`Monitor` made with
+``quotas=True`` (``exportrules record --quotas``) counts them as the user's own policy (a cap
+stated in a chip's equivalents in compute counts TPP, not units). A monitor always depletes
+register licences, and raises the red flags no single order shows (orders split under a
+threshold, a buyer's cumulative volume, one end user behind several resellers): it judges the
+transaction, reads what the ledger already counts, and records the order when it may ship, all inside
+one SQLite write transaction.
 
 * **Identities, not strings.** A quota keyed on a party name counts against the canonical
   identity of every receiving party (buyer, end user, consignee): the normalised name key,
@@ -27,6 +30,7 @@ records the order when it may ship, all inside one SQLite write transaction.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import itertools
@@ -285,9 +289,14 @@ class Monitor:
     ledger file (SQLite's write lock serialises them).
     """
 
-    def __init__(self, engine: Engine, ledger: Ledger) -> None:
+    def __init__(self, engine: Engine, ledger: Ledger, *, quotas: bool = False) -> None:
+        """*quotas*: also count the rulesets' reported caps (the US-UAE partnership's 500,000 chips a year,
+        the G42 and Humain approvals) and refuse what would exceed them. They are political commitments,
+        not legal conditions of a licence, so counting them is a policy the user opts into; licences
+        registered with a quantity are always counted."""
         self.engine = engine
         self.ledger = ledger
+        self.quotas = quotas
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------- public
@@ -364,9 +373,11 @@ class Monitor:
         def count(name: str, quota: CQuota, facts: Mapping[str, Any]) -> QuotaUse:
             period = str(tx.date.year) if quota.per == "calendar_year" else "total"
             tightest: QuotaUse | None = None
+            limit, amount = quota.limit, quota.amount(tx.quantity, facts.get("item.tpp"))
+            if limit is None or amount is None:  # a cap in compute with no TPP to count: nothing fits
+                limit, amount = 0, max(amount or 0, 1)
             for key in self._keys(quota, facts, tx):
-                use = QuotaUse(name, key, period, quota.quantity, ledger.used(db, name, key, period, besides=own),
-                               tx.quantity)
+                use = QuotaUse(name, key, period, limit, ledger.used(db, name, key, period, besides=own), amount)
                 pending.uses[(name, key)] = use
                 if tightest is None or use.limit - use.used < tightest.limit - tightest.used:
                     tightest = use
@@ -377,7 +388,10 @@ class Monitor:
             j, number = jurisdiction_of(lic)
             return ledger.used(db, f"licence:{j}:{number}", "", "total", besides=own)
 
-        with self.engine.counting_quotas(count), self.engine.counting_licences(licence_used, pending.licences.add):
+        with contextlib.ExitStack() as stack:
+            if self.quotas:
+                stack.enter_context(self.engine.counting_quotas(count))
+            stack.enter_context(self.engine.counting_licences(licence_used, pending.licences.add))
             verdict = self.engine.judge(tx)
         return self._patterns(db, tx, verdict)
 
@@ -402,7 +416,7 @@ class Monitor:
                    "end_user_key, classes, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (tx.id, sha, content, status, tx.date.isoformat(), tx.quantity, buyer, end_user,
                     " ".join(verdict.classifications), now))
-        rows = [(tx.id, u.quota, u.key, u.period, tx.quantity, tx.date.isoformat(), now, "permitted")
+        rows = [(tx.id, u.quota, u.key, u.period, u.quantity, tx.date.isoformat(), now, "permitted")
                 for u in pending.uses.values()]
         for lic in sorted(pending.licences):
             j, number = jurisdiction_of(lic)

@@ -26,7 +26,15 @@ from typing import Any
 
 from .compiler import CAuthorization, RulesetSnapshot, Snapshot
 from .conditions import FIELDS, All, AnyOf, Cond, FieldType, Not, Test, country_members
-from .judging import ROLES, covered_share, has_mixed_script_names, licences_for, receiving_places, routes_for
+from .judging import (
+    ROLES,
+    covered_share,
+    has_mixed_script_names,
+    licences_for,
+    party_regions,
+    receiving_places,
+    routes_for,
+)
 from .screening import name_keys
 from .screening import search_undated as undated
 from .verdict import Coverage, Outcome, RulesetUsed
@@ -38,8 +46,8 @@ Decision = tuple[int, tuple[int | None, ...]]
 
 _NOT = (3, 1, 1, 0)
 _RANKED = (Outcome.PERMITTED, Outcome.FLAGGED, Outcome.BLOCKED)
-_NON_NULL = {"date", "quantity", "destination", "ship_from", "evidence", "licences"}
-_TUPLES = {"evidence", "licences"}
+_NON_NULL = {"date", "quantity", "destination", "ship_from", "evidence", "licences", "transit", "parties.region"}
+_TUPLES = {"evidence", "licences", "transit"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +92,10 @@ class Plan:
         self.covered = covered_jurisdictions(snap)
         self._coverage: dict[tuple[str, str], Coverage] = {}
 
-    def coverage(self, ship_from: str, destination: str) -> Coverage:
+    def coverage(self, ship_from: str, destination: str, transit: tuple[str, ...] = ()) -> Coverage:
         """What a verdict under this plan speaks for, for a shipment between two countries (kept)."""
+        if transit:
+            return coverage_of(self.covered, ship_from, destination, transit)
         key = (ship_from, destination)
         found = self._coverage.get(key)
         if found is None:
@@ -254,6 +264,12 @@ class _Gen:
             self.emit(1, f"if r == 3: CLS |= {bit}")
             self.emit(1, f"elif r == 1: UNK |= {bit}")
         self.emit(1, "UNK &= ~CLS")
+        self.gate_vars: dict[int, str] = {}
+        for rs in snap.rulesets:  # each gate once, whatever number of rulesets it gates
+            for gate in rs.gates:
+                if id(gate) not in self.gate_vars and rs.decides:
+                    name = self.gate_vars[id(gate)] = f"G{len(self.gate_vars)}"
+                    self.assign(1, name, self.cond(gate.cond, gate.meta.ruleset))
         outs = []
         for k, rs in enumerate(snap.rulesets):
             out = f"o{k}"
@@ -264,7 +280,7 @@ class _Gen:
         head: list[str] = ["def decide(tx, day):"]
         if not any(rs.decides for rs in snap.rulesets):
             head.append("    return None  # no rules in force: the interpreter says so")
-        head += ["    if MIXED(tx):", "        return None", "    item = tx.item",
+        head += ["    if MIXED(tx) or tx.origin is not None:", "        return None", "    item = tx.item",
                            "    if item.__class__ is str:",
                            "        it = ITEMS.get(item)",
                            "        if it is None:",
@@ -290,6 +306,8 @@ class _Gen:
             self.emit(1, f"{out} = None")
             return
         self.assign(1, "s", self.cond(rs.scope_cond, rs.version.id))
+        for gate in rs.gates:  # a gate that fails keeps the ruleset out; an unknown one lets it judge
+            self.emit(1, f"s = s & {self.gate_vars[id(gate)]}")
         self.emit(1, "if s == 0:")
         self.emit(2, f"{out} = None")
         self.emit(1, "else:")
@@ -356,13 +374,13 @@ class _Gen:
                 self.emit(depth + 2, "p = True")
             else:
                 self.emit(depth + 1, "q = True" if a.quota is not None else "c = True")
-        self.emit(depth, "r = 1 if q else (0 if c else (1 if p else 2))")
+        self.emit(depth, "r = 0 if (c or q) else (1 if p else 2)")  # a quota is information, not a condition
 
 
 _SYMBOL = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">=", "eq": "==", "ne": "!="}
 _ATTRS = {"id": "tx.id", "date": "tx.date", "quantity": "tx.quantity", "ship_from": "tx.ship_from",
           "destination": "tx.destination", "end_use": "tx.end_use", "evidence": "tx.evidence",
-          "licences": "tx.licences"}
+          "licences": "tx.licences", "destination_region": "tx.destination_region", "transit": "tx.transit"}
 
 
 def _local(name: str) -> str:
@@ -385,6 +403,8 @@ def _loader(name: str) -> str:
         return "PH"
     if name == "parties.country":
         return "PC"
+    if name == "parties.region":
+        return "REGIONS(tx)"
     role, attr = name.split(".")
     if attr == "headquarters":
         return f"None if P_{role} is None else (P_{role}.headquarters or P_{role}.country)"
@@ -396,9 +416,10 @@ def covered_jurisdictions(snap: Snapshot) -> tuple[str, ...]:
     return tuple(sorted({rs.version.jurisdiction for rs in snap.rulesets if rs.decides} - {"INTL"}))
 
 
-def coverage_of(covered: tuple[str, ...], ship_from: str, destination: str) -> Coverage:
-    """The coverage statement for a shipment from *ship_from* to *destination*."""
-    return Coverage(covered, tuple(sorted({ship_from, destination} - set(covered))))
+def coverage_of(covered: tuple[str, ...], ship_from: str, destination: str, transit: tuple[str, ...] = ()) \
+        -> Coverage:
+    """The coverage statement for a shipment from *ship_from* to *destination* (through *transit*)."""
+    return Coverage(covered, tuple(sorted({ship_from, destination, *transit} - set(covered))))
 
 
 def _same(codes: frozenset[str]) -> frozenset[str]:
@@ -414,7 +435,7 @@ def _screener(rs: RulesetSnapshot) -> Callable[[Any, dt.date], bool]:
     dated = index.dated
 
     def hits(tx: Any, day: dt.date) -> bool:
-        for p in (tx.buyer, tx.end_user, tx.consignee, tx.seller):
+        for p in (tx.buyer, tx.end_user, tx.consignee, tx.seller, *tx.intermediate_consignees):
             if p is None:
                 continue
             exact, fuzzy = undated(index, p.name, p.country, limits)
@@ -437,7 +458,7 @@ def build_plan(snap: Snapshot) -> Plan:
     source = gen.build()
     namespace: dict[str, Any] = {
         **gen.consts, "NOT": _NOT, "ITEMS": snap.items, "KEY": name_keys,
-        "RECV": receiving_places, "LICFOR": licences_for, "MIXED": has_mixed_script_names,
+        "RECV": receiving_places, "REGIONS": party_regions, "LICFOR": licences_for, "MIXED": has_mixed_script_names,
     }
     code = compile(source, f"<exportrules plan {snap.start}..{snap.end}>", "exec")
     exec(code, namespace)  # generated from validated, structured rules: no user text is ever code

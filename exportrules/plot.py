@@ -111,25 +111,32 @@ def timeline_for(engine: Engine, transaction: Mapping[str, Any], start: dt.date,
     return timeline_figure(line, end, title=title)
 
 
-def ledger_figure(totals: Sequence[Mapping[str, Any]], limits: Mapping[str, int]) -> Figure:
-    """Horizontal bars: units counted per quota, key and period, against the quota's limit where known."""
+def ledger_figure(totals: Sequence[Mapping[str, Any]], limits: Mapping[str, int],
+                  units: Mapping[str, str] | None = None) -> Figure:
+    """Horizontal bars: what is counted per quota, key and period, as a share of the quota's limit (caps in
+    units and caps in compute side by side), each labelled with its figures in its own unit (*units*: a
+    quota's unit where it is not units of the item, e.g. ``TPP``)."""
     from matplotlib.figure import Figure
 
+    units = units or {}
     fig = Figure(figsize=(9, 0.6 * max(3, len(totals)) + 1.2), layout="constrained")
     ax = fig.add_subplot()
     labels = [f"{t['quota']}  [{t['key']}]  {t['period']}" for t in totals]
     used = [int(t["quantity"]) for t in totals]
     caps = [limits.get(str(t["quota"])) for t in totals]
+    share = [u / c if c else 0.0 for u, c in zip(used, caps, strict=True)]
     ys = list(range(len(totals)))
-    ax.barh(ys, [c or 0 for c in caps], color="#dddddd", label="limit", height=0.7)
+    ax.barh(ys, [1.0 if c else 0.0 for c in caps], color="#dddddd", label="limit", height=0.7)
     over = [c is not None and u > c for u, c in zip(used, caps, strict=True)]
-    ax.barh(ys, used, color=["#d62728" if o else "#1f77b4" for o in over], label="used", height=0.45)
-    for y, u, c in zip(ys, used, caps, strict=True):
-        text = f"{u:,}" + (f" of {c:,} ({u / c:.0%})" if c else " (limit unknown)")
-        ax.annotate(text, xy=(max(u, c or 0), y), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8)
+    ax.barh(ys, share, color=["#d62728" if o else "#1f77b4" for o in over], label="used", height=0.45)
+    for y, t, u, c, f in zip(ys, totals, used, caps, share, strict=True):
+        unit = units.get(str(t["quota"]))
+        text = f"{u:,}" + (f" of {c:,}{' ' + unit if unit else ''} ({u / c:.0%})" if c else " (limit unknown)")
+        ax.annotate(text, xy=(max(f, 1.0 if c else 0.0), y), xytext=(4, 0), textcoords="offset points",
+                    va="center", fontsize=8)
     ax.set_yticks(ys, labels, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("units")
+    ax.set_xlabel("share of the limit")
     ax.set_title("ledger: use against limits")
     ax.legend(loc="lower right", fontsize=8)
     return fig

@@ -148,6 +148,10 @@ class Universe:
     licence_literals: list[str]
     items: list[str]
     item_params: dict[str, Mapping[str, Any]]
+    regions: list[str] = field(default_factory=list)
+    """The subdivisions conditions name (parties' regions range over these; others change nothing)."""
+    other_region: dict[str, str] = field(default_factory=dict)
+    """For each country with one, a subdivision no condition names (what `destination_region` other is)."""
 
     def code(self, field: str, value: str) -> int:
         values = self.strings[field]
@@ -217,7 +221,8 @@ def _domain(tx: Tx) -> list[Any]:
         var = tx.v[name]
         if name.endswith("?") or name.endswith("!"):
             continue
-        if name in ("ship_from", "destination") or name.endswith((".country", ".headquarters", ".owner")):
+        if name in ("ship_from", "destination", "item.fab_country") \
+                or name.endswith((".country", ".headquarters", ".owner")):
             out.append(z3.And(var >= 0, var < n))
         elif name in u.strings:
             out.append(z3.And(var >= 0, var < len(u.strings[name])))
@@ -229,6 +234,8 @@ def _domain(tx: Tx) -> list[Any]:
             out.append(z3.And(var >= 0, var <= len(u.items)))
         elif name.startswith("item.") and name[5:] in _NUMBERS:
             out.append(var >= 0)
+        elif name == "item.us_content":
+            out += [var >= 0, var <= 1]
     return out
 
 
@@ -324,6 +331,14 @@ class _Translator:
         idx = [self.u.countries.index(c) for c in codes if c in self.u.countries]
         return z3.Or(*[var == i for i in idx]) if idx else z3.BoolVal(False)
 
+    def _region_in(self, code: str) -> Any:
+        """Whether a party, or the destination, is in the subdivision *code*."""
+        tx = self.tx
+        dest = z3.And(tx.given("destination_region"),
+                      tx.var("destination_region", z3.Int) == self.u.code("destination_region", code)) \
+            if code in self.u.strings["destination_region"] else z3.BoolVal(False)
+        return z3.Or(dest, tx.var(f"reg:{code}", z3.Bool)) if code in self.u.regions else dest
+
     def _str(self, field: str) -> tuple[Any, Any]:
         tx = self.tx
         if field == "item.id":
@@ -333,6 +348,8 @@ class _Translator:
             return tx.given("end_use"), tx.var("end_use", z3.Int)
         if field == "id":
             return tx.given("id"), tx.var("id", z3.Int)
+        if field == "destination_region":
+            return tx.given(field), tx.var(field, z3.Int)
         if field.startswith("item."):
             return tx.given(field), tx.var(field, z3.Int)
         raise Untranslatable(f"`{field}`")
@@ -396,6 +413,9 @@ class _Translator:
             return T3(present, z3.Not(present)) if value else T3(z3.Not(present), present)
         if ftype in (FieldType.COUNTRY, FieldType.COUNTRY_SET) and op in ("eq", "ne", "in", "not_in", "contains"):
             members = country_members(values, self.snap.resolve, widen)
+            if name == "transit":
+                hit = z3.Or(*[tx.var(f"tr:{c}", z3.Bool) for c in sorted(members) if c in self.u.countries])
+                return T3.test(z3.BoolVal(True), hit if positive else z3.Not(hit))
             if ftype is FieldType.COUNTRY_SET:
                 kind = "headquarters" if name == "parties.headquarters" else "country"
                 places = self._places(kind)
@@ -406,6 +426,9 @@ class _Translator:
             if name in ("destination", "ship_from"):
                 holds = self._in(tx.country(name), members)
                 return T3.test(z3.BoolVal(True), holds if positive else z3.Not(holds))
+            if name == "item.fab_country":
+                holds = self._in(tx.country(name), members)
+                return T3.test(tx.given(name), holds if positive else z3.Not(holds))
             role, attr = name.split(".")
             g, v = self._party_field(role, attr)
             holds = self._in(v, members)
@@ -415,6 +438,8 @@ class _Translator:
                 hit = z3.Or(*[tx.var(f"ev:{w}", z3.Bool) for w in values]) if values else z3.BoolVal(False)
             elif name == "licences":
                 hit = z3.Or(*[tx.var(f"lit:{w}", z3.Bool) for w in values]) if values else z3.BoolVal(False)
+            elif name == "parties.region":
+                hit = z3.Or(*[self._region_in(w) for w in values]) if values else z3.BoolVal(False)
             else:
                 raise Untranslatable(f"`{name}` {op}")
             return T3.test(z3.BoolVal(True), hit if positive else z3.Not(hit))
@@ -467,6 +492,12 @@ class _Translator:
                                                       else "country")])
         if name in ("destination", "ship_from", "quantity", "date"):
             return z3.BoolVal(True)
+        if name == "transit":
+            return z3.Or(*[tx.var(f"tr:{c}", z3.Bool) for c in self.u.countries])
+        if name == "parties.region":
+            return z3.Or(tx.given("destination_region"), *[tx.var(f"reg:{w}", z3.Bool) for w in self.u.regions])
+        if name == "destination_region":
+            return self._str(name)[0]
         if "." in name and name.split(".")[0] in ROLES:
             role, attr = name.split(".")
             return self._party_field(role, attr)[0]
@@ -524,9 +555,9 @@ class _Translator:
                 cleared = ok
             if applies is not None:
                 self.clears.setdefault(a.meta.id, []).append(z3.And(applies, cleared))
-        return z3.If(z3.Or(*q) if q else z3.BoolVal(False), 1,
-                     z3.If(z3.Or(*c) if c else z3.BoolVal(False), 0,
-                           z3.If(z3.Or(*p) if p else z3.BoolVal(False), 1, 2)))
+        # a quota is information, not a condition: a route with one clears like any other
+        return z3.If(z3.Or(*c, *q) if c or q else z3.BoolVal(False), 0,
+                     z3.If(z3.Or(*p) if p else z3.BoolVal(False), 1, 2))
 
     def ruleset(self, rs: RulesetSnapshot) -> tuple[Any, Any]:
         """(decides, outcome rank) of one ruleset."""
@@ -534,6 +565,9 @@ class _Translator:
             return z3.BoolVal(False), z3.IntVal(0)
         widen = self.snap.widen_by.get(rs.version.id, _same)
         s = self.cond(rs.scope_cond, widen)
+        for gate in rs.gates:  # false keeps the ruleset out; unknown lets it judge (fail closed)
+            g = self.cond(gate.cond, self.snap.widen_by.get(gate.meta.ruleset, _same))
+            s = T3(z3.And(s.t, g.t), z3.Or(s.f, g.f))
         o: Any = z3.IntVal(0)
         parts = self.parts.setdefault(rs.version.id, [])
         for control in rs.controls:
@@ -564,9 +598,15 @@ class _Translator:
                 hits = rs.party_index.search(self.u.name_text[key], thresholds=rs.screening, on=self.day)
                 if not hits:
                     continue
-                named = z3.Or(*[z3.And(self.tx.present(role), self.tx.var(f"{role}.name", z3.Int) ==
-                                       self.u.names.index(key)) for role in ROLES])
+                def named_as(roles: Iterable[str], key: str = key) -> Any:
+                    return z3.Or(*[z3.And(self.tx.present(role), self.tx.var(f"{role}.name", z3.Int) ==
+                                          self.u.names.index(key)) for role in roles])
+
+                # a listed seller owes nothing unless the ruleset says so; a prohibition reaches every role
+                named = named_as(ROLES if rs.screens_seller else [r for r in ROLES if r != "seller"])
                 exact = [h for h in hits if h.exact]
+                if not rs.screens_seller and any(h.entry.effect == "prohibited" for h in exact):
+                    o = _max(o, z3.If(named_as(["seller"]), 2, 0))
                 if not exact or all(h.entry.effect == "flag" for h in exact):
                     level: Any = z3.IntVal(1)
                 elif all(h.entry.effect == "prohibited" for h in exact):
@@ -615,6 +655,8 @@ def _conds(snap: Snapshot) -> Iterable[Cond | None]:
         yield c.unless
     for rs in snap.rulesets:
         yield rs.scope_cond
+        for gate in rs.gates:
+            yield gate.cond
         rules: tuple[Any, ...] = (*rs.controls, *rs.authorizations, *rs.flags)
         for x in rules:
             yield x.cond
@@ -624,7 +666,9 @@ def _universe(engine: Engine, snaps: list[Snapshot], extra: list[Cond | None]) -
     import pycountry
 
     countries: set[str] = {c.alpha_2 for c in pycountry.countries}
-    strings: dict[str, set[str]] = {f: set() for f in ("end_use", "id", *(f"item.{s}" for s in _ITEM_STRINGS))}
+    strings: dict[str, set[str]] = {f: set() for f in ("end_use", "id", "destination_region",
+                                                       *(f"item.{s}" for s in _ITEM_STRINGS))}
+    regions: set[str] = set()
     names: dict[str, str] = {}
     evidence: set[str] = set()
     literals: set[str] = set()
@@ -656,6 +700,8 @@ def _universe(engine: Engine, snaps: list[Snapshot], extra: list[Cond | None]) -
                     evidence |= {str(v) for v in vals}
                 elif t.field == "licences" and t.op != "exists":
                     literals |= {str(v) for v in vals}
+                elif t.field == "parties.region" and t.op != "exists":
+                    regions |= {str(v) for v in vals}
     # Countries that no condition can tell apart (never named, in the same groups on every date) are one
     # choice: the solver picks among kinds of country, not among 250 codes.
     literal: set[str] = {"US"}
@@ -666,6 +712,9 @@ def _universe(engine: Engine, snaps: list[Snapshot], extra: list[Cond | None]) -
                 if FIELDS.get(t.field) in (FieldType.COUNTRY, FieldType.COUNTRY_SET):
                     vals = t.value if isinstance(t.value, tuple) else (t.value,)
                     literal |= {str(v) for v in vals if str(v) not in snap.groups}
+    named_regions = regions | strings["destination_region"]
+    literal |= {r.split("-")[0] for r in named_regions}
+    strings["destination_region"] |= regions
     classes: dict[frozenset[tuple[int, str]], str] = {}
     for code in sorted(countries - literal):
         sig = frozenset((k, g) for k, snap in enumerate(snaps) for g, members in snap.groups.items() if code in members)
@@ -675,11 +724,15 @@ def _universe(engine: Engine, snaps: list[Snapshot], extra: list[Cond | None]) -
 
     strings["end_use"] |= set(END_USES)
     strings["item.kind"] |= {"ic", "computer", "hbm", "material"}
+    other_region: dict[str, str] = {}
+    for sub in sorted(pycountry.subdivisions, key=lambda x: x.code):
+        if sub.country_code in countries and sub.code not in named_regions:
+            other_region.setdefault(sub.country_code, sub.code)
     return Universe(
         countries=sorted(countries), strings={k: [*sorted(v), _OTHER] for k, v in strings.items()},
         names=[*sorted(names), _OTHER], name_text=names, evidence=sorted(evidence),
         jurisdictions=sorted(jurisdictions), licence_literals=sorted(literals), items=sorted(items),
-        item_params=items)
+        item_params=items, regions=sorted(regions), other_region=other_region)
 
 
 def _licence_for(j: str) -> str:
@@ -723,10 +776,29 @@ def _transaction(m: z3.ModelRef, tx: Tx, tag: str) -> dict[str, Any]:
                 s = u.strings[f"item.{f}"][i(f"item.{f}")]
                 item[f] = s if s != _OTHER else ("ic" if f == "kind" else f"prover-{f}")
         out["item"] = item
+    origin: dict[str, Any] = {}
+    if b("item.fab_country?") and has("item.fab_country"):
+        origin["fab_country"] = country("item.fab_country")
+    if b("item.us_tools?") and has("item.us_tools"):
+        origin["us_tools"] = b("item.us_tools")
+    if b("item.us_content?") and has("item.us_content"):
+        origin["us_content"] = float(val(tx.lookup("item.us_content")).as_fraction())
+    if origin:
+        out["origin"] = origin
     if has("quantity"):
         out["quantity"] = i("quantity")
     out["ship_from"] = country("ship_from") if has("ship_from") else "US"
     out["destination"] = country("destination")
+    if b("destination_region?") and has("destination_region"):
+        r = u.strings["destination_region"][i("destination_region")]
+        out["destination_region"] = r if r != _OTHER else u.other_region[out["destination"]]
+    transit = [c for c in u.countries if b(f"tr:{c}")]
+    if transit:
+        out["transit"] = transit
+    inter = [{"name": f"Prover Intermediate {k + 1} Ltd", "region": r}
+             for k, r in enumerate(r for r in u.regions if b(f"reg:{r}"))]
+    if inter:
+        out["intermediate_consignees"] = inter
     for role in ROLES:
         if not b(role + "!"):
             continue
@@ -775,6 +847,15 @@ def _well_formed(tx: Tx) -> list[Any]:
         out.append(z3.Implies(tx.given("end_use"), tx.var("end_use", z3.Int) != other))
     if tx.lookup("id") is not None:  # the counterexample's id is a name no rule tests
         out += [tx.given("id"), tx.var("id", z3.Int) == u.strings["id"].index(_OTHER)]
+    if tx.lookup("destination_region") is not None:
+        given, reg, dest = tx.given("destination_region"), tx.var("destination_region", z3.Int), \
+            tx.country("destination")
+        for k, r in enumerate(u.strings["destination_region"]):
+            if r == _OTHER:
+                where = [u.countries.index(c) for c in u.other_region if c in u.countries]
+            else:
+                where = [u.countries.index(r.split("-")[0])] if r.split("-")[0] in u.countries else []
+            out.append(z3.Implies(z3.And(given, reg == k), z3.Or(*[dest == w for w in where])))
     kinds = [u.strings["item.kind"].index(k) for k in ("ic", "computer", "hbm", "material")]
     out.append(z3.Implies(tx.given("item.kind"), z3.Or(*[tx.var("item.kind", z3.Int) == k for k in kinds])))
     return out
@@ -1182,7 +1263,9 @@ def exact_diff(old: Engine, new: Engine, day: dt.date, *, max_regions: int = 20,
     plain = [tx.country("ship_from") == u.countries.index("US"), z3.Not(tx.given("end_use")),
              *[z3.Not(tx.present(r)) for r in ROLES],
              *[z3.Not(tx.var(f"ev:{e}", z3.Bool)) for e in u.evidence],
-             *[z3.Not(tx.var(f"lic:{j}", z3.Bool)) for j in u.jurisdictions]]
+             *[z3.Not(tx.var(f"lic:{j}", z3.Bool)) for j in u.jurisdictions],
+             z3.Not(tx.given("destination_region")), *[z3.Not(tx.var(f"reg:{r}", z3.Bool)) for r in u.regions],
+             *[z3.Not(tx.var(f"tr:{c}", z3.Bool)) for c in u.countries if tx.lookup(f"tr:{c}") is not None]]
     while len(regions) < max_regions:
         s = solver(r_old != r_new)
         if s.check() != z3.sat:

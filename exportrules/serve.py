@@ -75,6 +75,8 @@ class Service:
             except RulesetInvalid as exc:
                 logging.getLogger("exportrules.serve").error("reload refused, old rulesets kept: %s", exc)
                 return False
+            # Build the name index before the swap, so the first request on the new set does not pay for it.
+            engine.screen("exportrules warm-up", on=dt.date.today())
             self.engine = engine  # one assignment: each request reads self.engine once
             self._stamp = self._mtime()
             return True
@@ -228,9 +230,13 @@ def create_app(service: Service | None = None, *, rulesets: Path | None = None) 
 
 
 def install_sighup(service: Service) -> None:
-    """Reload the rulesets on SIGHUP (POSIX)."""
+    """Reload the rulesets on SIGHUP (POSIX), in a thread of its own: the handler runs on the thread that
+    serves requests, and a reload of the full lists takes seconds, during which the old set keeps answering."""
     if hasattr(signal, "SIGHUP"):
-        signal.signal(signal.SIGHUP, lambda *_: service.reload())
+        def handler(*_: object) -> None:
+            threading.Thread(target=service.reload, name="exportrules-reload", daemon=True).start()
+
+        signal.signal(signal.SIGHUP, handler)
 
 
 def __dir__() -> list[str]:

@@ -2,9 +2,11 @@
 
 Columns are matched to the transaction contract by name, case-insensitively (see :data:`FIELDS` and
 ``docs/batch.md``): ``date``, ``item``, ``quantity``, ``ship_from``, ``destination``, ``end_use``,
-``evidence`` and ``licences`` (``;``-separated or a JSON list), a party by role (``buyer`` or
-``buyer.name``, ``buyer.country``, ``buyer_headquarters``, ``buyer.owners`` as JSON), an item by its
-figures (``item.tpp``, ``item.performance_density``, …) and a reference (``id``, or ``po``/``order_id``).
+``evidence``, ``licences`` and ``transit`` (``;``-separated or a JSON list), ``destination_region``, a
+party by role (``buyer`` or ``buyer.name``, ``buyer.country``, ``buyer.region``, ``buyer_headquarters``,
+``buyer.owners`` as JSON), ``intermediate_consignees`` (a JSON list of parties), an item by its figures
+(``item.tpp``, ``item.performance_density``, …), how it was made (``origin.fab_country``,
+``origin.us_tools``, ``origin.us_content``) and a reference (``id``, or ``po``/``order_id``).
 Other columns pass through untouched.
 
 How a million rows are judged in about a second: rows are grouped, with polars, by everything that can
@@ -52,14 +54,16 @@ __all__ = [
 ]
 
 ROLES = ("buyer", "end_user", "consignee", "seller")
-_PARTY_FIELDS = ("name", "country", "headquarters", "owners")
+_PARTY_FIELDS = ("name", "country", "region", "headquarters", "owners")
+_ORIGIN_FIELDS = ("fab_country", "us_tools", "us_content")
 _ITEM_FIELDS = ("kind", "material", "tpp", "performance_density", "datacenter", "memory_bandwidth", "io_bandwidth",
                 "hbm_bandwidth_density", "eccn", "name", "vendor")
 _NUMBERS = frozenset({"tpp", "performance_density", "memory_bandwidth", "io_bandwidth", "hbm_bandwidth_density"})
 
 FIELDS: tuple[str, ...] = (
     "id", "date", "item", *(f"item.{f}" for f in _ITEM_FIELDS), "quantity", "ship_from", "destination",
-    *(f"{r}.{f}" for r in ROLES for f in _PARTY_FIELDS), "end_use", "evidence", "licences",
+    "destination_region", "transit", *(f"{r}.{f}" for r in ROLES for f in _PARTY_FIELDS), "intermediate_consignees",
+    "end_use", "evidence", "licences", *(f"origin.{f}" for f in _ORIGIN_FIELDS),
 )
 """Every column name the table reader understands (after folding case and aliases)."""
 
@@ -87,10 +91,11 @@ def _fold(header: str) -> str:
     h = _ALIASES.get(h, h)
     if h in ROLES:
         return f"{h}.name"
-    for prefix in (*ROLES, "item"):
+    for prefix in (*ROLES, "item", "origin"):
         if h.startswith(prefix + "_") and not h.startswith("item_id"):
             rest = h[len(prefix) + 1:]
-            if (prefix == "item" and rest in _ITEM_FIELDS) or (prefix != "item" and rest in _PARTY_FIELDS):
+            if (prefix == "item" and rest in _ITEM_FIELDS) or (prefix == "origin" and rest in _ORIGIN_FIELDS) \
+                    or (prefix in ROLES and rest in _PARTY_FIELDS):
                 return f"{prefix}.{rest}"
     return h
 
@@ -180,8 +185,19 @@ def row_transaction(row: Mapping[str, str | None]) -> dict[str, Any]:
             continue
         text = raw if isinstance(raw, str) else str(raw)
         try:
-            if field in ("evidence", "licences"):
+            if field in ("evidence", "licences", "transit"):
                 tx[field] = _listed(text)
+            elif field == "intermediate_consignees":
+                tx[field] = json.loads(text)
+            elif field.startswith("origin."):
+                key = field[7:]
+                origin = tx.setdefault("origin", {})
+                if key == "us_content":
+                    origin[key] = _number(text)
+                elif key == "us_tools":
+                    origin[key] = {"true": True, "false": False, "1": True, "0": False}.get(text.strip().lower(), text)
+                else:
+                    origin[key] = text
             elif field == "quantity":
                 tx[field] = _quantity(text)
             elif field.startswith("item."):
@@ -226,8 +242,12 @@ def flatten(transaction: Mapping[str, Any]) -> dict[str, str | None]:
                 if v is None:
                     continue
                 out[f"{key}.{k}"] = json.dumps(v, ensure_ascii=False) if k == "owners" else str(v)
-        elif key in ("evidence", "licences"):
+        elif key in ("evidence", "licences", "transit", "intermediate_consignees"):
             out[key] = json.dumps(list(value), ensure_ascii=False)
+        elif key == "origin" and isinstance(value, Mapping):
+            for k, v in value.items():
+                if v is not None:
+                    out[f"origin.{k}"] = json.dumps(v) if isinstance(v, bool) else str(v)
         elif isinstance(value, dt.date):
             out[key] = value.isoformat()
         else:
@@ -324,8 +344,7 @@ def judge_table(engine: Engine, data: Any, *, as_of: dt.date | str | None = None
         reasons_for: outcomes whose rows get their reasons (JSON, with citations) in ``reasons``.
         on_progress: called with the number of groups judged so far, now and then.
         memo: answers kept from earlier tables judged with the same engine and arguments (a batch's
-            chunks), by group; pass the same dict each time. Groups whose explanation counts the
-            quantity are never kept.
+            chunks), by group; pass the same dict each time.
 
     Returns:
         *data*'s kind, with ``outcome``, ``jurisdictions``, ``classifications``, ``rules``, ``actions``,
@@ -443,13 +462,12 @@ def judge_table(engine: Engine, data: Any, *, as_of: dt.date | str | None = None
     groups = keyed.group_by(key_cols, maintain_order=True).agg(pl.col("__row"))
     members: list[list[int]] = groups.get_column("__row").to_list()
 
-    # Judge one row per group; split a group whose explanation names the quantity (a quota to count).
+    # Judge one row per group (a quantity a rule reads is part of the key; a reported cap is information
+    # that names no quantity, so nothing else about a verdict turns on it).
     fields = list(cols)
     by_field = {f: work.get_column(f) for f in fields}
     results: list[dict[str, str | None]] = []
     target = pl.Series("__g", [0] * work.height, dtype=pl.UInt32)
-    split_rows: list[int] = []
-    split_to: list[int] = []
     names = tuple(key_cols)  # part of every memo key: chunks of JSON Lines may have different columns
     keys_of = ((names, *k) for k in groups.select(key_cols).iter_rows()) if memo is not None else iter(())
     for g, rows in enumerate(members):
@@ -459,23 +477,10 @@ def judge_table(engine: Engine, data: Any, *, as_of: dt.date | str | None = None
         if kept is not None:
             results.append(kept)
             continue
-        record = {f: by_field[f][first] for f in fields}
-        result, quantity_matters = _judge_row(engine, record, fixed, explain, wanted)
+        result = _judge_row(engine, {f: by_field[f][first] for f in fields}, fixed, explain, wanted)
         results.append(result)
-        if memo is not None and key is not None and not quantity_matters and len(memo) < 1_000_000:
+        if memo is not None and key is not None and len(memo) < 1_000_000:
             memo[key] = result
-        if quantity_matters and len(rows) > 1 and "quantity" in by_field:
-            seen: dict[Any, int] = {by_field["quantity"][first]: g}
-            for r in rows[1:]:
-                q = by_field["quantity"][r]
-                k = seen.get(q)
-                if k is None:
-                    k = seen[q] = len(results)
-                    results.append(_judge_row(engine, {f: by_field[f][r] for f in fields}, fixed, explain,
-                                              wanted)[0])
-                if k != g:
-                    split_rows.append(r)
-                    split_to.append(k)
         if on_progress is not None and g % 1024 == 1023:
             on_progress(g + 1)
     if on_progress is not None:
@@ -484,8 +489,6 @@ def judge_table(engine: Engine, data: Any, *, as_of: dt.date | str | None = None
     exploded = groups.select(pl.col("__row")).with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__g")) \
         .explode("__row")
     target = target.scatter(exploded.get_column("__row"), exploded.get_column("__g"))
-    if split_rows:
-        target = target.scatter(split_rows, pl.Series(split_to, dtype=pl.UInt32))
     answers = pl.DataFrame({c: [r.get(c) for r in results] for c in out_cols},
                            schema=dict.fromkeys(out_cols, pl.String))
     return back(pl.concat([frame, answers[target]], how="horizontal"))
@@ -524,15 +527,14 @@ def _unlisted(name: str, country: str | None, indexes: Iterable[tuple[Any, Any]]
 
 
 def _judge_row(engine: Engine, record: Mapping[str, str | None], fixed: dt.date | None, explain: bool,
-               wanted: frozenset[Outcome]) -> tuple[dict[str, str | None], bool]:
-    """The verdict columns of one row, and whether its explanation counts its quantity (a quota)."""
+               wanted: frozenset[Outcome]) -> dict[str, str | None]:
+    """The verdict columns of one row."""
     try:
         tx = row_transaction(record)
         verdict = engine.judge(tx, as_of=fixed)
     except TransactionInvalid as exc:
-        return _error_row(exc, explain), False
-    row = verdict_row(verdict, explain=explain, reasons_for=wanted)
-    return row, explain and any(a.kind == "check-quota" for a in verdict.actions)
+        return _error_row(exc, explain)
+    return verdict_row(verdict, explain=explain, reasons_for=wanted)
 
 
 def __dir__() -> list[str]:

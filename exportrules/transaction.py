@@ -24,14 +24,15 @@ from pydantic import (
     model_validator,
 )
 
-from .conditions import is_country_code, iso_codes
+from .conditions import is_country_code, is_subdivision_code, iso_codes
 from .diagnostics import Diagnostic
 from .errors import TransactionInvalid
 from .model import ItemFigures
 from .screening import normalize_name
 
 __all__ = [
-    "END_USES", "ItemSpec", "Owner", "Party", "Transaction", "parse_date", "parse_transaction", "read_transaction",
+    "END_USES", "ItemOrigin", "ItemSpec", "Owner", "Party", "Transaction", "parse_date", "parse_transaction",
+    "read_transaction",
 ]
 
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -137,13 +138,43 @@ def _end_use(value: Any) -> Any:
     return value
 
 
+def _region(value: Any) -> Any:
+    if isinstance(value, str):
+        code = value.strip().upper()
+        if not is_subdivision_code(code):
+            raise ValueError(f"`{value}` is not an ISO 3166-2 subdivision code (e.g. `UA-43`, Crimea)")
+        return code
+    return value
+
+
 Country = Annotated[str, BeforeValidator(_country)]
+Region = Annotated[str, BeforeValidator(_region)]
 EndUse = Annotated[str, BeforeValidator(_end_use), WithJsonSchema({"enum": list(END_USES), "type": "string"})]
 DateField = Annotated[dt.date, BeforeValidator(parse_date)]
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+def _region_in_country(data: Any, country_key: str, region_key: str) -> Any:
+    """Read a subdivision given as the country (`UA-43`) as country + region; a region must lie in the
+    country given beside it."""
+    if not isinstance(data, dict):
+        return data
+    country, region = data.get(country_key), data.get(region_key)
+    if isinstance(country, str) and "-" in country and is_subdivision_code(country.strip().upper()):
+        if region is not None and str(region).strip().upper() != country.strip().upper():
+            raise ValueError(f"`{country_key}` `{country}` and `{region_key}` `{region}` disagree")
+        code = country.strip().upper()
+        return {**data, country_key: code.split("-")[0], region_key: code}
+    if isinstance(region, str) and is_subdivision_code(region.strip().upper()):
+        code = region.strip().upper()
+        if country is None:
+            return {**data, country_key: code.split("-")[0]}
+        if isinstance(country, str) and country.strip().upper() != code.split("-")[0]:
+            raise ValueError(f"`{region_key}` `{region}` is not in `{country_key}` `{country}`")
+    return data
 
 
 class Owner(_Model):
@@ -168,12 +199,14 @@ def _shares_add_up(owners: tuple[Owner, ...], where: str) -> None:
 
 
 class Party(_Model):
-    """A buyer, end user, consignee or seller."""
+    """A buyer, end user, consignee, intermediate consignee or seller."""
 
     name: str = Field(min_length=1)
     """Legal name."""
     country: Country | None = None
-    """Where the party is located."""
+    """Where the party is located (taken from `region` when only that is given)."""
+    region: Region | None = None
+    """The ISO 3166-2 subdivision the party is in, where a rule turns on it (e.g. `UA-43`, Crimea)."""
     headquarters: Country | None = None
     """Where the party (or its ultimate parent) is headquartered; taken as `country` when absent."""
     owners: tuple[Owner, ...] = ()
@@ -193,6 +226,11 @@ class Party(_Model):
         _shares_add_up(self.owners, "owners")
         return self
 
+    @model_validator(mode="before")
+    @classmethod
+    def _country_of_region(cls, data: Any) -> Any:
+        return _region_in_country(data, "country", "region")
+
 
 class ItemSpec(ItemFigures):
     """An item described by its parameters rather than a catalogue id."""
@@ -201,6 +239,18 @@ class ItemSpec(ItemFigures):
     """Name, for the record."""
     vendor: str | None = None
     """Manufacturer."""
+
+
+class ItemOrigin(_Model):
+    """What decides whether the EAR reaches an item, where the transaction knows better than the catalogue
+    (each field given overrides the catalogue's)."""
+
+    fab_country: Country | None = None
+    """Where the item was made; `US` makes it US-origin (15 CFR 734.3(a)(2))."""
+    us_tools: bool | None = None
+    """Made with US-origin technology, software or tools: a foreign direct product (15 CFR 734.9)."""
+    us_content: float | None = Field(None, ge=0, le=1)
+    """Share, by value, of controlled US-origin content in a foreign-made item (de minimis, 15 CFR 734.4)."""
 
 
 class Transaction(_Model):
@@ -217,21 +267,39 @@ class Transaction(_Model):
     ship_from: Country = "US"
     """Country the item is exported or reexported from."""
     destination: Country
-    """Country of destination."""
+    """Country of destination. A subdivision code (`UA-43`) is read as its country plus
+    `destination_region`."""
+    destination_region: Region | None = None
+    """The ISO 3166-2 subdivision of destination, where a rule turns on it (the covered regions of
+    Ukraine under 15 CFR 746.6: `UA-43` Crimea, `UA-40` Sevastopol, parts of `UA-14` and `UA-09`)."""
+    transit: tuple[Country, ...] = ()
+    """Countries the shipment passes through on its way (transhipment or transit), in order."""
     buyer: Party | None = None
     """The purchaser."""
     end_user: Party | None = None
     """The end user, when not the buyer."""
     consignee: Party | None = None
     """The ultimate consignee, when not the buyer."""
+    intermediate_consignees: tuple[Party, ...] = ()
+    """Intermediate consignees (forwarders, distributors holding the goods on the way): screened as
+    parties to the transaction (15 CFR 748.5(d))."""
     seller: Party | None = None
-    """The seller, when it matters (for example, to the importing country's lists)."""
+    """The seller. Under the EAR a listed seller triggers no Entity List licence requirement; it is
+    screened against lists that reach every role (Denied Persons, OFAC SDN) and against rulesets that
+    name the seller (`screening.roles`, e.g. China's Unreliable Entity List)."""
     end_use: EndUse | None = None
     """Declared end use, one of a closed vocabulary (`exportrules.transaction.END_USES`), e.g. `datacenter`."""
     evidence: tuple[str, ...] = ()
     """Evidence names shown (see the README for the vocabulary)."""
     licences: tuple[str, ...] = ()
     """Licences held for this shipment."""
+    origin: ItemOrigin | None = None
+    """Where and how the item was made, overriding the catalogue (whether the EAR applies at all)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _destination_region(cls, data: Any) -> Any:
+        return _region_in_country(data, "destination", "destination_region")
 
     @field_validator("quantity", mode="before")
     @classmethod
@@ -269,6 +337,12 @@ def parse_transaction(data: Any, *, line: int | None = None) -> Transaction:
                 raw = ["item", *raw[2:]]
             loc = [p for p in raw if not (isinstance(p, str) and "[" in p)]
             field = ".".join(str(p) for p in loc) or "(transaction)"
+            if err["type"] == "value_error":
+                # a check across fields names its field first (`destination_region` `UA-43` is not in …)
+                text = str(err["ctx"].get("error", ""))
+                named = re.match(r"^`([a-z_]+)`", text)
+                if named and named.group(1) in Transaction.model_fields | Party.model_fields:
+                    field = named.group(1) if field == "(transaction)" else f"{field}.{named.group(1)}"
             if field in seen:
                 continue
             seen.add(field)
@@ -278,7 +352,8 @@ def parse_transaction(data: Any, *, line: int | None = None) -> Transaction:
             elif kind == "extra_forbidden":
                 msg = f"`{field}` is not a known field" + (" of a transaction" if "." not in field else "")
             elif kind == "value_error":
-                msg = f"`{field}`: {err['ctx'].get('error', err['msg'])!s}"
+                text = str(err["ctx"].get("error", err["msg"]))
+                msg = text if text.startswith(f"`{field.rsplit('.', 1)[-1]}`") else f"`{field}`: {text}"
             else:
                 msg = f"`{field}`: {err['msg'][0].lower()}{err['msg'][1:]} (got {err.get('input')!r})"
             found.append(Diagnostic("invalid-transaction", where + msg, path=field))
@@ -293,6 +368,8 @@ def __dir__() -> list[str]:
 
 _TX_KEYS = frozenset({"id", "date", "item", "quantity", "ship_from", "destination", "buyer", "end_user", "consignee",
                       "seller", "end_use", "evidence", "licences"})
+"""The keys the fast reader takes; a transaction with any other (regions, transit, intermediate
+consignees) goes through validation."""
 _PARTY_KEYS = frozenset({"name", "country", "headquarters", "owners"})
 _ROLES = ("buyer", "end_user", "consignee", "seller")
 
@@ -334,7 +411,8 @@ def _fast_party(value: Any, iso: frozenset[str]) -> Party | bool | None:
     for code in (country, hq):
         if code is not None and (type(code) is not str or code not in iso):
             return False
-    result: Party = _built(Party, {"name": name, "country": country, "headquarters": hq, "owners": ()})
+    result: Party = _built(Party, {"name": name, "country": country, "region": None, "headquarters": hq,
+                                   "owners": ()})
     return result
 
 
@@ -368,6 +446,7 @@ def _fast_item(value: dict[str, Any]) -> ItemSpec | None:
     if dc is not None and type(dc) is not bool:
         return None
     values["datacenter"] = dc
+    values.update(fab_country=None, us_tools=None, us_content=None)  # given: validation decides
     result: ItemSpec = _built(ItemSpec, values)
     return result
 
@@ -424,12 +503,15 @@ def _fast_transaction(data: dict[str, Any]) -> Transaction | None:
         return None
     if not EARLIEST_DATE <= day <= LATEST_DATE:
         return None
-    values.update(item=item, quantity=quantity, ship_from=ship_from, destination=dest)
+    values.update(item=item, quantity=quantity, ship_from=ship_from, destination=dest, destination_region=None,
+                  transit=())
     for role in _ROLES:
+        if role == "seller":
+            values["intermediate_consignees"] = ()  # the fields' order, as validation gives it
         party = _fast_party(data.get(role), iso)
         if party is False:
             return None
         values[role] = party
-    values.update(end_use=end_use, evidence=evidence, licences=licences)
+    values.update(end_use=end_use, evidence=evidence, licences=licences, origin=None)
     result: Transaction = _built(Transaction, values)
     return result

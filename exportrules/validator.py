@@ -165,7 +165,7 @@ class _Checker:
             self.found.extend(problems)
         for section, attr in (("classifications", "when"), ("classifications", "unless"), ("controls", "when"),
                               ("review_policies", "when"), ("authorizations", "when"),
-                              ("authorizations", "unavailable_when"), ("flags", "when")):
+                              ("authorizations", "unavailable_when"), ("flags", "when"), ("gates", "when")):
             for i, entry in enumerate(getattr(self.rs, section)):
                 data = getattr(entry, attr)
                 if data is None:

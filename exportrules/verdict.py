@@ -64,7 +64,8 @@ class Reason:
     rule: str
     """Rule id."""
     kind: str
-    """`classification`, `control`, `authorization`, `review-policy`, `flag`, `party`, `missing-fact`, `input`."""
+    """`classification`, `control`, `authorization`, `review-policy`, `flag`, `party`, `missing-fact`, `input`,
+    `notice` (information that changes nothing, e.g. a political arrangement around a licence)."""
     effect: Outcome | None
     """The outcome this rule pushes towards; None for information (classifications)."""
     ruleset: str
@@ -103,7 +104,7 @@ class Action:
     """Something still owed before the shipment may go."""
 
     kind: str
-    """`obtain-licence`, `provide-evidence`, `check-quota`, `review-match`, `provide-fact`, `review`."""
+    """`obtain-licence`, `provide-evidence`, `review-match`, `provide-fact`, `review`."""
     detail: str
     rule: str
     ruleset: str
@@ -138,8 +139,8 @@ class RulesetUsed:
 @dataclass(frozen=True, slots=True)
 class Coverage:
     """What a verdict speaks for: the jurisdictions whose rulesets judged, and those of the shipment's
-    countries (where it ships from, where it goes) that no loaded ruleset covers. A `permitted` verdict
-    is a clearance under the covered jurisdictions' rulesets only."""
+    countries (where it ships from, passes through and goes) that no loaded ruleset covers. A `permitted`
+    verdict is a clearance under the covered jurisdictions' rulesets only."""
 
     covered: tuple[str, ...]
     """Jurisdictions with a ruleset that judges shipments in force on the date."""
@@ -161,7 +162,7 @@ class Coverage:
 
 _KIND_ORDER = {
     "input": 0, "missing-fact": 1, "classification": 2, "party": 3, "control": 4, "review-policy": 5,
-    "authorization": 6, "flag": 7,
+    "authorization": 6, "flag": 7, "notice": 8,
 }
 
 Explainer = Callable[[], tuple[tuple[Reason, ...], tuple[Action, ...]]]

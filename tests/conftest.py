@@ -77,14 +77,15 @@ def running_server(*args: str, log: Path) -> Iterator[tuple[str, subprocess.Pope
                                 stderr=errors, env={**os.environ, "PYTHONWARNINGS": "ignore"})
         base = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(300):
+            deadline = time.monotonic() + 180  # a slow CI machine loads the full lists in tens of seconds
+            while True:
                 try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    if httpx.get(f"{base}/healthz", timeout=5).status_code == 200:
                         break
                 except httpx.TransportError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        pytest.fail("the server did not start: " + log.read_text())
                     time.sleep(0.1)
-            else:
-                pytest.fail("the server did not start: " + log.read_text())
             yield base, proc
         finally:
             proc.terminate()

@@ -27,7 +27,7 @@ from exportrules.licences import LicenceRecord, LicenceRegister
 from exportrules.monitor import Ledger, Monitor
 
 from .conftest import ROOT, Run
-from .test_monitor import CRASHER
+from .test_monitor import CRASHER, GB300_TPP
 
 G42 = {"date": "2025-12-01", "item": "nvidia-gb300", "destination": "AE", "buyer": {"name": "G42", "country": "AE"},
        "licences": ["D1234567"], "evidence": ["kyc_reviewed"]}
@@ -39,7 +39,7 @@ DE = {"date": "2024-06-01", "item": "nvidia-h20", "destination": "DE", "buyer": 
 
 
 def test_a_reused_id_with_other_content_is_a_conflict(tmp_path: Path, engine: exportrules.Engine) -> None:
-    m = Monitor(engine, Ledger(tmp_path / "l.sqlite"))
+    m = Monitor(engine, Ledger(tmp_path / "l.sqlite"), quotas=True)
     first = m.record({**G42, "id": "po-1", "quantity": 35000})
     assert first.recorded
     again = m.record({**G42, "id": "po-1", "quantity": 70000})
@@ -47,12 +47,13 @@ def test_a_reused_id_with_other_content_is_a_conflict(tmp_path: Path, engine: ex
     assert again.verdict.outcome is Outcome.BLOCKED and "ledger-conflict" in again.verdict.reason_ids()
     assert again.conflict["recorded"]["quantity"] == 35000 and again.conflict["submitted"]["quantity"] == 70000
     share = {t["quota"].split("#")[1]: t["quantity"] for t in m.ledger.totals()}["g42-approval-2025-11"]
-    assert share == 35000  # not 35,000 - 35,000 + 70,000, and never negative
+    assert share == 35000 * GB300_TPP  # not 35,000 - 35,000 + 70,000, and never negative
 
 
 def test_a_reused_id_is_a_conflict_on_the_command_line(cli: Callable[..., Run], tmp_path: Path) -> None:
     lines = [json.dumps({**G42, "id": "po-1", "quantity": q}) for q in (35000, 70000)]
-    run = cli("record", "-", "--ledger", str(tmp_path / "l.sqlite"), "-f", "json", stdin="\n".join(lines) + "\n")
+    run = cli("record", "-", "--ledger", str(tmp_path / "l.sqlite"), "--quotas", "-f", "json",
+              stdin="\n".join(lines) + "\n")
     assert run.code == ExitCode.INVALID
     second = run.lines()[1]
     assert second["recorded"] is False and second["conflict"]["submitted"]["quantity"] == 70000
@@ -66,7 +67,7 @@ def test_a_reused_id_is_a_conflict_on_the_command_line(cli: Callable[..., Run], 
 ])
 def test_quota_keys_are_party_identities_not_strings(tmp_path: Path, engine: exportrules.Engine,
                                                      variant: dict[str, Any]) -> None:
-    m = Monitor(engine, Ledger(tmp_path / "l.sqlite"))
+    m = Monitor(engine, Ledger(tmp_path / "l.sqlite"), quotas=True)
     assert m.record({**G42, "id": "all-of-it", "quantity": 35000}).recorded
     more = m.record({**G42, **variant, "id": "one-more", "quantity": 1})
     assert not more.recorded and more.verdict.outcome is Outcome.BLOCKED
@@ -75,7 +76,7 @@ def test_quota_keys_are_party_identities_not_strings(tmp_path: Path, engine: exp
 
 def test_eight_threads_sharing_one_monitor_never_overshoot(tmp_path: Path, engine: exportrules.Engine) -> None:
     for rnd in range(3):
-        m = Monitor(engine, Ledger(tmp_path / f"l{rnd}.sqlite"))
+        m = Monitor(engine, Ledger(tmp_path / f"l{rnd}.sqlite"), quotas=True)
         errors: list[BaseException] = []
         recorded: list[str] = []
         lock = threading.Lock()
@@ -99,12 +100,13 @@ def test_eight_threads_sharing_one_monitor_never_overshoot(tmp_path: Path, engin
             t.join()
         assert not errors
         share = {t["quota"].split("#")[1]: t for t in m.ledger.totals()}["g42-approval-2025-11"]
-        assert share["quantity"] == 35000 == 500 * len(recorded)  # 96 attempts of 500 against 35,000: 70 fit
+        # 96 attempts of 500 against 35,000 GB300-equivalents: 70 fit
+        assert share["quantity"] == 35000 * GB300_TPP == 500 * GB300_TPP * len(recorded)
         assert {r for r in recorded if m.ledger.recorded(r)} == set(recorded)
 
 
 def test_reservations_count_until_released(tmp_path: Path, engine: exportrules.Engine) -> None:
-    m = Monitor(engine, Ledger(tmp_path / "l.sqlite"))
+    m = Monitor(engine, Ledger(tmp_path / "l.sqlite"), quotas=True)
     held = m.reserve({**G42, "id": "r1", "quantity": 30000})
     assert held.recorded and m.ledger.status("r1") == "reserved"
     assert not m.record({**G42, "id": "r2", "quantity": 6000}).recorded  # the reservation counts
@@ -493,7 +495,8 @@ def test_writers_killed_at_random_points_never_leave_half_an_order(tmp_path: Pat
     per_tx = db.execute("SELECT tx_id, COUNT(*), SUM(quantity) FROM shipments GROUP BY tx_id").fetchall()
     db.close()
     assert orders == {t for t, _, _ in per_tx}  # an order and its counts are written together or not at all
-    assert {(n, q) for _, n, q in per_tx} <= {(3, 9)}  # three quota rows of 3 units each, never a part
+    # three quota rows (3 units, 3 units, 3 GB300s in TPP), never a part
+    assert {(n, q) for _, n, q in per_tx} <= {(3, 3 + 3 + 3 * GB300_TPP)}
 
 
 def test_sharing_one_engine_is_documented() -> None:

@@ -25,11 +25,13 @@ from .conftest import Run
 
 G42 = {"date": "2025-12-01", "item": "nvidia-gb300", "destination": "AE", "buyer": {"name": "G42", "country": "AE"},
        "licences": ["D1234567"], "evidence": ["kyc_reviewed"]}  # the volume patterns were reviewed
+GB300_TPP = 60000  # the catalogue's GB300 (chips-parties-coalitions.md §1.2: 15,000 x 4)
+APPROVAL = 35000 * GB300_TPP  # G42's approval: the compute of 35,000 GB300s (§3.6), counted in TPP
 
 
 @pytest.fixture
 def monitor(tmp_path: Path, engine: exportrules.Engine) -> Monitor:
-    return Monitor(engine, Ledger(tmp_path / "ledger.sqlite"))
+    return Monitor(engine, Ledger(tmp_path / "ledger.sqlite"), quotas=True)
 
 
 def test_quotas_are_counted_and_enforced(monitor: Monitor) -> None:
@@ -37,7 +39,7 @@ def test_quotas_are_counted_and_enforced(monitor: Monitor) -> None:
     first = monitor.record({**G42, "id": "a", "quantity": 30000})
     assert first.recorded and first.verdict.outcome is Outcome.PERMITTED
     assert {q.quota.split("#")[1]: q.limit for q in first.quotas} == {
-        "g42-approval-2025-11": 35000, "uae-partnership-annual": 500000, "uae-partnership-g42-share": 100000}
+        "g42-approval-2025-11": APPROVAL, "uae-partnership-annual": 500000, "uae-partnership-g42-share": 100000}
     too_many = monitor.record({**G42, "id": "b", "quantity": 6000})
     assert not too_many.recorded and too_many.verdict.outcome is Outcome.BLOCKED
     assert any(r.rule == "g42-approval-2025-11" and r.effect is Outcome.BLOCKED for r in too_many.verdict.reasons)
@@ -45,8 +47,27 @@ def test_quotas_are_counted_and_enforced(monitor: Monitor) -> None:
     exactly = monitor.record({**G42, "id": "c", "quantity": 5000})
     assert exactly.recorded and exactly.verdict.outcome is Outcome.PERMITTED
     totals = {t["quota"].split("#")[1]: t["quantity"] for t in monitor.ledger.totals()}
-    assert totals == {"g42-approval-2025-11": 35000, "uae-partnership-annual": 35000,
+    assert totals == {"g42-approval-2025-11": APPROVAL, "uae-partnership-annual": 35000,
                       "uae-partnership-g42-share": 35000}
+
+
+def test_a_cap_in_gb300_equivalents_counts_compute_not_units(monitor: Monitor) -> None:
+    b300 = {**G42, "item": "nvidia-b300"}  # 52,500 TPP a unit in the catalogue: more units fit than GB300s
+    first = monitor.record({**b300, "id": "b1", "quantity": 36000})  # > 35,000 units, < the cap in compute
+    assert first.recorded and first.verdict.outcome is Outcome.PERMITTED
+    approval = next(q for q in first.quotas if q.quota.endswith("#g42-approval-2025-11"))
+    assert (approval.quantity, approval.limit) == (36000 * 52500, APPROVAL)
+    left = (APPROVAL - 36000 * 52500) // 52500  # 4,000 more B300s fit, one more does not
+    assert monitor.record({**b300, "id": "b2", "quantity": left + 1}).verdict.outcome is Outcome.BLOCKED
+    assert monitor.record({**b300, "id": "b3", "quantity": left}).recorded
+
+
+def test_quotas_are_counted_only_when_asked(tmp_path: Path, engine: exportrules.Engine) -> None:
+    # the caps are political commitments, not law: a plain monitor counts licences, not caps
+    plain = Monitor(engine, Ledger(tmp_path / "plain.sqlite"))
+    r = plain.record({**G42, "id": "big", "quantity": 600000})
+    assert r.recorded and r.verdict.outcome is Outcome.PERMITTED and r.quotas == ()
+    assert any(x.kind == "notice" and x.rule == "g42-approval-2025-11" for x in r.verdict.reasons)
 
 
 def test_the_annual_quota_restarts_each_calendar_year(monitor: Monitor) -> None:
@@ -61,13 +82,19 @@ def test_recording_is_idempotent(monitor: Monitor) -> None:
     assert monitor.record({**G42, "id": "same", "quantity": 1000}).recorded
     again = monitor.record({**G42, "id": "same", "quantity": 1000})
     assert not again.recorded and again.verdict.outcome is Outcome.PERMITTED
-    assert {t["quantity"] for t in monitor.ledger.totals()} == {1000}
+    assert {t["quantity"] for t in monitor.ledger.totals()} == {1000, 1000 * GB300_TPP}  # once, not twice
 
 
-def test_the_stateless_judge_still_owes_a_quota_check(engine: exportrules.Engine, monitor: Monitor) -> None:
-    assert engine.judge({**G42, "quantity": 10}).outcome is Outcome.FLAGGED
-    monitor.record({**G42, "id": "x", "quantity": 10})
-    assert engine.judge({**G42, "quantity": 10}).outcome is Outcome.FLAGGED  # the hook is scoped to the monitor
+def test_the_stateless_judge_reports_caps_as_information(engine: exportrules.Engine, monitor: Monitor) -> None:
+    def notices(v: exportrules.Verdict) -> set[str]:
+        return {r.rule for r in v.reasons if r.kind == "notice" and r.effect is None}
+
+    huge = engine.judge({**G42, "quantity": 10**6})  # far over every cap: still permitted under the EAR
+    assert huge.outcome is Outcome.PERMITTED and not any(a.kind == "check-quota" for a in huge.actions)
+    assert notices(huge) == {"g42-approval-2025-11", "uae-partnership-annual", "uae-partnership-g42-share"}
+    monitor.record({**G42, "id": "x", "quantity": 35000})
+    after = engine.judge({**G42, "quantity": 10})
+    assert after.outcome is Outcome.PERMITTED  # the monitor's counts are scoped to the monitor
 
 
 def test_shipments_without_quotas_are_recorded_too(monitor: Monitor) -> None:
@@ -86,7 +113,7 @@ def test_an_id_is_needed_to_record(monitor: Monitor) -> None:
 
 
 def _writer(path: str, worker: int, n: int) -> None:
-    m = Monitor(exportrules.load(), Ledger(path))
+    m = Monitor(exportrules.load(), Ledger(path), quotas=True)
     for i in range(n):
         m.record({**G42, "id": f"w{worker}-{i}", "quantity": 1000})
 
@@ -104,7 +131,7 @@ def test_concurrent_writers_never_overshoot_a_quota(tmp_path: Path) -> None:
     ledger = Ledger(path)
     totals = {t["quota"].split("#")[1]: t for t in ledger.totals()}
     # 60 attempts of 1,000 against G42's 35,000: exactly 35 fit, whatever the interleaving
-    assert totals["g42-approval-2025-11"]["quantity"] == 35000
+    assert totals["g42-approval-2025-11"]["quantity"] == APPROVAL
     assert totals["g42-approval-2025-11"]["shipments"] == 35
     assert ledger.check() == "ok"
 
@@ -112,7 +139,7 @@ def test_concurrent_writers_never_overshoot_a_quota(tmp_path: Path) -> None:
 CRASHER = """
 import os, sys, exportrules
 from exportrules.monitor import Ledger, Monitor
-m = Monitor(exportrules.load(), Ledger(sys.argv[1]))
+m = Monitor(exportrules.load(), Ledger(sys.argv[1]), quotas=True)
 print("ready", flush=True)
 i = int(sys.argv[2]) if len(sys.argv) > 2 else 0  # where this writer's ids start
 while True:
@@ -137,22 +164,24 @@ def test_a_killed_writer_leaves_a_consistent_ledger(tmp_path: Path) -> None:
     per_tx = db.execute("SELECT tx_id, COUNT(*), SUM(quantity) FROM shipments GROUP BY tx_id").fetchall()
     db.close()
     assert per_tx, "the writer recorded nothing before it was killed"
-    # every recorded shipment has all three of its quota rows (G42 falls under three quotas), never a part of them
-    assert {(n, q) for _, n, q in per_tx} == {(3, 9)}
-    assert ledger.totals()[0]["quantity"] == 3 * len(per_tx)
-    Monitor(exportrules.load(), ledger).record({**G42, "id": "after-crash", "quantity": 1})
+    # every recorded shipment has all three of its quota rows (G42 falls under three quotas), never a part of them:
+    # 3 units against the two caps in units, 3 x the GB300's TPP against the approval in compute
+    assert {(n, q) for _, n, q in per_tx} == {(3, 3 + 3 + 3 * GB300_TPP)}
+    units = {t["quota"].split("#")[1]: t["quantity"] for t in ledger.totals()}["uae-partnership-annual"]
+    assert units == 3 * len(per_tx)
+    Monitor(exportrules.load(), ledger, quotas=True).record({**G42, "id": "after-crash", "quantity": 1})
     assert ledger.recorded("after-crash")
 
 
 def test_record_and_ledger_commands(cli: Callable[..., Run], tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite"
     lines = "\n".join(json.dumps({**G42, "id": f"c{i}", "quantity": q}) for i, q in enumerate([30000, 6000, 5000]))
-    run = cli("record", "-", "--ledger", str(path), "--format", "json", stdin=lines + "\n")
+    run = cli("record", "-", "--ledger", str(path), "--quotas", "--format", "json", stdin=lines + "\n")
     results: list[dict[str, Any]] = run.lines()
     assert [r["verdict"]["outcome"] for r in results] == ["permitted", "blocked", "permitted"]
     assert [r["recorded"] for r in results] == [True, False, True]
     assert run.code == ExitCode.BLOCKED
     shown = cli("ledger", str(path), "--format", "json").json()
     assert shown["integrity"] == "ok"
-    assert {q["quota"].split("#")[1]: q["quantity"] for q in shown["quotas"]}["g42-approval-2025-11"] == 35000
+    assert {q["quota"].split("#")[1]: q["quantity"] for q in shown["quotas"]}["g42-approval-2025-11"] == APPROVAL
     assert cli("ledger", str(tmp_path / "missing.sqlite")).code == ExitCode.INVALID

@@ -43,7 +43,7 @@ def test_timeline_plot_labels_each_change_with_its_rule(cli: Callable[..., Run],
 def test_ledger_plot_shows_use_against_the_limit(cli: Callable[..., Run], tmp_path: Path,
                                                  engine: exportrules.Engine) -> None:
     path = tmp_path / "ledger.sqlite"
-    monitor = Monitor(engine, Ledger(path))
+    monitor = Monitor(engine, Ledger(path), quotas=True)
     g42 = {"date": "2025-12-01", "item": "nvidia-gb300", "destination": "AE", "buyer": {"name": "G42", "country": "AE"},
            "licences": ["D1234567"], "evidence": ["kyc_reviewed"]}
     assert monitor.record({**g42, "id": "a", "quantity": 30000}).recorded
@@ -52,8 +52,9 @@ def test_ledger_plot_shows_use_against_the_limit(cli: Callable[..., Run], tmp_pa
     run = cli("ledger", str(path), "--plot", str(out))
     assert run.code == 0, run.err
     text = svg_text(out)
-    # The G42 approval: 35,000 GB300-equivalents in all (us-uae/ai-partnership, 2025-11).
-    assert "30,000 of 35,000 (86%)" in text
+    # The G42 approval: the compute of 35,000 GB300s in all (us-uae/ai-partnership, 2025-11), counted in TPP
+    # (the catalogue's GB300: 60,000 TPP).
+    assert "1,800,000,000 of 2,100,000,000 TPP (86%)" in text
     # The partnership's 500,000 a year for the UAE.
     assert "30,000 of 500,000 (6%)" in text
 

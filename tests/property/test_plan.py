@@ -30,7 +30,7 @@ def _interpreted(engine: exportrules.Engine, tx: Any, as_of: str | None = None) 
     snap = engine.snapshot(day)
     j = judge_full(snap, t, day)
     return Verdict(j.outcome, j.classifications, j.reasons, j.actions, j.rulesets, day, t.id, j.jurisdictions,
-                   coverage=coverage_of(covered_jurisdictions(snap), t.ship_from, t.destination))
+                   coverage=coverage_of(covered_jurisdictions(snap), t.ship_from, t.destination, t.transit))
 
 
 def _decided_by_plan(engine: exportrules.Engine, tx: Any) -> bool:
