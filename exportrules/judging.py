@@ -176,7 +176,10 @@ def party_regions(tx: Any) -> frozenset[str]:
              if p is not None and p.region is not None}
     if tx.destination_region is not None:
         found.add(tx.destination_region)
-    return frozenset(found)
+    return frozenset(found) if found else _NO_REGIONS
+
+
+_NO_REGIONS: frozenset[str] = frozenset()
 
 
 def party_in_role(tx: Any, role: str) -> Any:
