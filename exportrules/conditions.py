@@ -23,6 +23,7 @@ the same tokens as screening (case, punctuation, word order and legal forms igno
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -364,17 +365,12 @@ def _is_code(value: str) -> bool:
     return len(value) == 2 and value.isascii() and value.isalpha() and value.isupper()
 
 
-_ISO: frozenset[str] | None = None
-
-
+@functools.cache
 def iso_codes() -> frozenset[str]:
     """Every assigned ISO 3166-1 alpha-2 code."""
-    global _ISO
-    if _ISO is None:
-        import pycountry  # deferred: importing exportrules does no work
+    import pycountry  # deferred: importing exportrules does no work
 
-        _ISO = frozenset(c.alpha_2 for c in pycountry.countries)
-    return _ISO
+    return frozenset(c.alpha_2 for c in pycountry.countries)
 
 
 def _is_iso(value: str) -> bool:
@@ -388,17 +384,12 @@ def _country_hint(value: str) -> str | None:
 REGION_FIELDS = frozenset({"destination_region", "parties.region"})
 """The fields that hold ISO 3166-2 subdivision codes."""
 
-_SUBDIVISIONS: frozenset[str] | None = None
-
-
+@functools.cache
 def subdivision_codes() -> frozenset[str]:
     """Every ISO 3166-2 subdivision code (pycountry's copy)."""
-    global _SUBDIVISIONS
-    if _SUBDIVISIONS is None:
-        import pycountry
+    import pycountry
 
-        _SUBDIVISIONS = frozenset(s.code for s in pycountry.subdivisions)
-    return _SUBDIVISIONS
+    return frozenset(s.code for s in pycountry.subdivisions)
 
 
 def is_subdivision_code(value: str) -> bool:

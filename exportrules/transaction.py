@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from dateutil import parser as date_parser
@@ -97,13 +98,21 @@ def _in_range(day: dt.date) -> dt.date:
     return day
 
 
-def _country(value: Any) -> Any:
-    if isinstance(value, str):
-        code = value.strip().upper()
-        if not is_country_code(code):
-            raise ValueError(f"`{value}` is not an ISO 3166-1 alpha-2 country code")
-        return code
-    return value
+def _code(valid: Callable[[str], bool], what: str) -> Callable[[Any], Any]:
+    """A validator that upper-cases a code and refuses one that *valid* rejects, naming *what* it should be."""
+    def check(value: Any) -> Any:
+        if isinstance(value, str):
+            code = value.strip().upper()
+            if not valid(code):
+                raise ValueError(f"`{value}` is not {what}")
+            return code
+        return value
+
+    return check
+
+
+_country = _code(is_country_code, "an ISO 3166-1 alpha-2 country code")
+_region = _code(is_subdivision_code, "an ISO 3166-2 subdivision code (e.g. `UA-43`, Crimea)")
 
 
 END_USES: dict[str, str] = {
@@ -135,15 +144,6 @@ def _end_use(value: Any) -> Any:
         hint = did_you_mean(value.strip().casefold().replace(" ", "_").replace("-", "_"), END_USES)
         raise ValueError(f"`{value}` is not an accepted end use; accepted: {', '.join(END_USES)}"
                          + (f"; {hint}" if hint else ""))
-    return value
-
-
-def _region(value: Any) -> Any:
-    if isinstance(value, str):
-        code = value.strip().upper()
-        if not is_subdivision_code(code):
-            raise ValueError(f"`{value}` is not an ISO 3166-2 subdivision code (e.g. `UA-43`, Crimea)")
-        return code
     return value
 
 
