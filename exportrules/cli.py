@@ -820,19 +820,19 @@ def _plot_ledger(totals: list[dict[str, Any]], path: Path, rulesets: Path | None
                  fmt: Format) -> None:
     plot = _plotting(path)
     engine = _load(rulesets, fmt, licences)
+    from .compiler import compiled_quota
+
     limits: dict[str, int] = {}
     units: dict[str, str] = {}
-    tpp = {item.id: item.tpp for v in engine.catalog for item in v.model.items}
+    items = {item.id: {"tpp": item.tpp} for v in engine.catalog for item in v.model.items}
     for v in engine.catalog:  # '<ruleset>#<rule>' -> the quota's limit per period, in what it counts
         for a in v.model.authorizations:
-            if a.quota is None:
+            quota = compiled_quota(a.quota, items)
+            if quota is None or quota.limit is None:
                 continue
-            key = f"{v.id}#{a.id}"
-            if a.quota.equivalent is None:
-                limits[key] = a.quota.quantity
-            elif tpp.get(a.quota.equivalent) is not None:  # a cap in compute: counted in TPP
-                limits[key] = round(a.quota.quantity * float(tpp[a.quota.equivalent] or 0))
-                units[key] = "TPP"
+            limits[f"{v.id}#{a.id}"] = quota.limit
+            if quota.equivalent is not None:  # a cap in compute: counted in TPP
+                units[f"{v.id}#{a.id}"] = "TPP"
     register = engine.licensing.register
     if register is not None:
         for rec in register.records.values():

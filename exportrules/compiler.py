@@ -56,6 +56,7 @@ __all__ = [
     "RulesetSnapshot",
     "Snapshot",
     "compile_snapshot",
+    "compiled_quota",
 ]
 
 
@@ -371,7 +372,8 @@ def _available(a: Any) -> Any:
     return never if a.when is None else {"all": [a.when, never]}
 
 
-def _quota(q: Quota | None, items: Mapping[str, Mapping[str, Any]]) -> CQuota | None:
+def compiled_quota(q: Quota | None, items: Mapping[str, Mapping[str, Any]]) -> CQuota | None:
+    """A declared quota as plain data, a cap in compute carrying its equivalent's TPP from *items*."""
     if q is None:
         return None
     tpp = items[q.equivalent].get("tpp") if q.equivalent is not None and q.equivalent in items else None
@@ -470,7 +472,7 @@ def _lower_rules(s: _State) -> None:
         s.evidence.update(e for p in rs.patterns for e in p.cleared_by)
         auths = tuple(
             CAuthorization(_meta(v, "authorizations", a), frozenset(a.covers), *s.lower(_available(a)),
-                           tuple(a.requires_evidence), a.requires_licence, _quota(a.quota, s.items), a.action,
+                           tuple(a.requires_evidence), a.requires_licence, compiled_quota(a.quota, s.items), a.action,
                            a.notice)
             for a in rs.authorizations if live(a)
         )

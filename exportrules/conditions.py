@@ -51,6 +51,7 @@ __all__ = [
     "iso_codes",
     "missing_fields",
     "parse_condition",
+    "show_value",
 ]
 
 
@@ -621,7 +622,10 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 # --------------------------------------------------------------------------- explain
 
 
-def _show(v: Any) -> str:
+def show_value(v: Any) -> str:
+    """A fact's value as a verdict shows it (`(not given)` for a missing one)."""
+    if v is None:
+        return "(not given)"
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, float) and v.is_integer():
@@ -635,7 +639,7 @@ def _show(v: Any) -> str:
 
 def _describe(t: Test, f: Facts, resolve: Resolve, widen: Callable[[frozenset[str]], frozenset[str]]) -> str:
     v = f.get(t.field)
-    shown = _show(v) if v is not None else "(not given)"
+    shown = show_value(v)
     if t.op == "exists":
         return f"{t.field} {'is given' if t.value else 'is not given'}"
     if t.op in _SYMBOL and not isinstance(t.value, tuple):
@@ -644,9 +648,9 @@ def _describe(t: Test, f: Facts, resolve: Resolve, widen: Callable[[frozenset[st
             return f"{t.field} {shown} {verb} {t.value}"
         if t.op == "eq" and v == t.value:
             return f"{t.field} = {shown}"
-        return f"{t.field} {shown} {_SYMBOL[t.op]} {_show(t.value)}"
+        return f"{t.field} {shown} {_SYMBOL[t.op]} {show_value(t.value)}"
     if t.op == "between":
-        return f"{t.field} {shown} between {_show(t.value[0])} and {_show(t.value[1])}"
+        return f"{t.field} {shown} between {show_value(t.value[0])} and {show_value(t.value[1])}"
     if t.op == "contains":
         return f"{t.field} {shown} contains {t.value}"
     values = t.value if isinstance(t.value, tuple) else (t.value,)

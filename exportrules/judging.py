@@ -47,7 +47,7 @@ from .compiler import (
     RulesetSnapshot,
     Snapshot,
 )
-from .conditions import explain, fields_of, missing_fields
+from .conditions import explain, fields_of, missing_fields, show_value
 from .diagnostics import did_you_mean
 from .licences import LicenceRegister, LicenceUse, jurisdiction_of
 from .screening import mixed_script_words
@@ -79,6 +79,9 @@ class QuotaCount(Protocol):
     def key(self) -> str: ...
     @property
     def period(self) -> str: ...
+    @property
+    def missing(self) -> str | None:
+        """The fact the shipment cannot be counted without (e.g. the item's TPP for a cap in compute)."""
 
 
 QuotaHook = Callable[[str, CQuota, Mapping[str, Any]], QuotaCount]
@@ -159,14 +162,6 @@ def facts_of(tx: Any, item: Mapping[str, Any] | None) -> dict[str, Any]:
     f["parties.headquarters"], f["parties.country"] = receiving_places(tx)
     f["parties.region"] = party_regions(tx)
     return f
-
-
-def _shown(value: Any) -> str:
-    if value is None:
-        return "(not given)"
-    if isinstance(value, frozenset):
-        return "[" + ", ".join(sorted(str(v) for v in value)) + "]"
-    return str(value)
 
 
 def party_regions(tx: Any) -> frozenset[str]:
@@ -414,7 +409,7 @@ class _Judge:
             if key not in seen:
                 holds = seen[key] = g.pred(self.facts)
                 if holds is False:
-                    read = [f"{f} = {_shown(self.facts.get(f))}"
+                    read = [f"{f} = {show_value(self.facts.get(f))}"
                             for f in (sorted(fields_of(g.cond)) if g.cond is not None else [])]
                     self.reasons.append(_reason(g.meta, "notice", None, read,
                                                 f"{g.message or 'these rules do not reach the shipment'}: "
@@ -600,6 +595,15 @@ class _Judge:
         hook, reasons, actions = self.quota, self.reasons, self.actions
         uses = [(a, hook(f"{a.meta.ruleset}#{a.meta.id}", a.quota, self.facts))
                 for a in sorted(quota_routes, key=lambda x: (x.meta.ruleset, x.meta.id)) if a.quota is not None]
+        uncounted = [(a, u) for a, u in uses if u.missing is not None]
+        if uncounted:  # a cap that cannot be counted is neither room nor none: a person must supply the fact
+            reasons.append(_reason(meta, kind, Outcome.FLAGGED, shown, message or "licence required"))
+            for a, u in uncounted:
+                reasons.append(_reason(a.meta, "missing-fact", Outcome.FLAGGED, [f"{u.missing} not given"],
+                                       f"cannot count this shipment against the cap of `{a.meta.id}` without "
+                                       f"{u.missing}"))
+                actions.append(Action("provide-fact", f"give {u.missing}", a.meta.id, a.meta.ruleset))
+            return Outcome.FLAGGED
         fits = all(u.fits for _, u in uses)
         outcome = Outcome.PERMITTED if fits else Outcome.BLOCKED
         reasons.append(_reason(meta, kind, outcome, shown, message or "licence required"))

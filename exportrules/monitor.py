@@ -100,16 +100,18 @@ class QuotaUse:
     used: int
     """Already counted in the ledger before this shipment."""
     quantity: int
+    missing: str | None = None
+    """What the shipment cannot be counted without (then it does not fit)."""
 
     @property
     def fits(self) -> bool:
-        """True when the shipment fits in what is left."""
-        return self.used + self.quantity <= self.limit
+        """True when the shipment fits in what is left (never when it cannot be counted)."""
+        return self.missing is None and self.used + self.quantity <= self.limit
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form."""
         return {"quota": self.quota, "key": self.key, "period": self.period, "limit": self.limit,
-                "used": self.used, "quantity": self.quantity, "fits": self.fits}
+                "used": self.used, "quantity": self.quantity, "fits": self.fits, "missing": self.missing}
 
 
 @contextmanager
@@ -374,10 +376,11 @@ class Monitor:
             period = str(tx.date.year) if quota.per == "calendar_year" else "total"
             tightest: QuotaUse | None = None
             limit, amount = quota.limit, quota.amount(tx.quantity, facts.get("item.tpp"))
-            if limit is None or amount is None:  # a cap in compute with no TPP to count: nothing fits
-                limit, amount = 0, max(amount or 0, 1)
+            missing = "item.tpp" if amount is None else (
+                f"the TPP of `{quota.equivalent}` in the catalogue" if limit is None else None)
             for key in self._keys(quota, facts, tx):
-                use = QuotaUse(name, key, period, limit, ledger.used(db, name, key, period, besides=own), amount)
+                use = QuotaUse(name, key, period, limit or 0, ledger.used(db, name, key, period, besides=own),
+                               amount or 0, missing)
                 pending.uses[(name, key)] = use
                 if tightest is None or use.limit - use.used < tightest.limit - tightest.used:
                     tightest = use

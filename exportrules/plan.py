@@ -140,6 +140,8 @@ class _Gen:
         self.class_ids = tuple(sorted({c.meta.id for c in snap.classifications}))
         self.bit = {c: 1 << i for i, c in enumerate(self.class_ids)}
         self.lines: list[str] = []
+        self.gate_vars: dict[int, str] = {}
+        """The local that holds each gate's value (by the gate's id), computed once per call."""
 
     def const(self, value: Any) -> str:
         key: tuple[str, Any] | None = (type(value).__name__, value)
@@ -264,7 +266,6 @@ class _Gen:
             self.emit(1, f"if r == 3: CLS |= {bit}")
             self.emit(1, f"elif r == 1: UNK |= {bit}")
         self.emit(1, "UNK &= ~CLS")
-        self.gate_vars: dict[int, str] = {}
         for rs in snap.rulesets:  # each gate once, whatever number of rulesets it gates
             for gate in rs.gates:
                 if id(gate) not in self.gate_vars and rs.decides:

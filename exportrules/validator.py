@@ -34,6 +34,8 @@ class Namespace:
     """Ruleset id -> version strings."""
     uses: dict[str, set[str]] = field(default_factory=dict)
     """Ruleset id -> ids its versions use."""
+    items: set[str] = field(default_factory=set)
+    """Every catalogue item id (the catalogue is shared by all rulesets)."""
 
     def add(self, rs: Ruleset) -> None:
         """Record what *rs* declares."""
@@ -44,6 +46,7 @@ class Namespace:
         )
         self.versions.setdefault(rs.ruleset, set()).add(rs.version.isoformat())
         self.uses.setdefault(rs.ruleset, set()).update(rs.uses)
+        self.items.update(i.id for i in rs.items)
 
     def visible(self, table: dict[str, set[str]], rs: Ruleset) -> set[str]:
         """Ids of *table* that *rs* can see: its own and those of the rulesets it uses."""
@@ -191,6 +194,10 @@ class _Checker:
                     self.at("unknown-class", f"control `{c.id}`: unknown class `{cls}`", ("controls", i, "classes", j),
                             help=did_you_mean(cls, classes))
         for i, a in enumerate(self.rs.authorizations):
+            if a.quota is not None and a.quota.equivalent is not None and a.quota.equivalent not in self.ns.items:
+                self.at("unknown-item", f"authorization `{a.id}`: quota equivalent `{a.quota.equivalent}` is not a "
+                        "catalogue item (a cap in compute needs its TPP)", ("authorizations", i, "quota", "equivalent"),
+                        help=did_you_mean(a.quota.equivalent, self.ns.items))
             for j, key in enumerate(a.quota.key if a.quota is not None else ()):
                 if key not in FIELDS:
                     self.at("invalid-value", f"authorization `{a.id}`: quota key `{key}` is not a transaction field",

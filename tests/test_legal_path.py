@@ -140,7 +140,7 @@ def test_a_chinese_chip_inside_china_is_outside_the_ear(engine: exportrules.Engi
     assert outside.outcome is Outcome.PERMITTED and "US" not in outside.jurisdictions
     notice = next(r for r in outside.reasons if r.rule == "subject-to-the-ear")
     assert notice.effect is None and "not subject to the EAR" in notice.message
-    assert "item.us_tools = False" in notice.facts
+    assert "item.us_tools = false" in notice.facts
     # nothing said of how it was made: the EAR's rules judge (Huawei needs a licence) and the fact is named
     unknown = engine.judge(CN_CHIP)
     assert unknown.outcome is Outcome.BLOCKED and "huawei" in rules(unknown)
@@ -221,3 +221,15 @@ properties:
     assert refuted["status"] == "refuted"
     witness = refuted["counterexample"]
     assert any(p.get("region") == "UA-43" for p in witness.get("intermediate_consignees", []))
+
+
+def test_a_cap_in_compute_must_name_a_catalogue_item(tmp_path: Path) -> None:
+    (tmp_path / "cap.yaml").write_text(
+        "ruleset: t/cap\njurisdiction: US\nversion: 2024-01-01\neffective: 2024-01-01\ncitation: t\n"
+        "controls:\n  - {id: c, when: {destination: AE}, requires: licence, citation: t}\n"
+        "authorizations:\n"
+        "  - {id: a, covers: [c], requires_licence: true,\n"
+        "     quota: {quantity: 1, equivalent: nvidia-gb30}, citation: t}\n",
+        encoding="utf-8")
+    _, result = exportrules.load_catalog(tmp_path)
+    assert [(d.code, d.span.line) for d in result.errors] == [("unknown-item", 10)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -21,7 +22,7 @@ from exportrules import Outcome, TransactionInvalid
 from exportrules.cli import ExitCode
 from exportrules.monitor import Ledger, Monitor
 
-from .conftest import Run
+from .conftest import ROOT, Run
 
 G42 = {"date": "2025-12-01", "item": "nvidia-gb300", "destination": "AE", "buyer": {"name": "G42", "country": "AE"},
        "licences": ["D1234567"], "evidence": ["kyc_reviewed"]}  # the volume patterns were reviewed
@@ -185,3 +186,31 @@ def test_record_and_ledger_commands(cli: Callable[..., Run], tmp_path: Path) -> 
     assert shown["integrity"] == "ok"
     assert {q["quota"].split("#")[1]: q["quantity"] for q in shown["quotas"]}["g42-approval-2025-11"] == APPROVAL
     assert cli("ledger", str(tmp_path / "missing.sqlite")).code == ExitCode.INVALID
+
+
+
+def test_a_cap_in_compute_cannot_count_an_item_of_unknown_tpp(tmp_path: Path) -> None:
+    # how much of a cap in GB300-equivalents an item of unknown TPP uses is unknown: the order is flagged for
+    # that fact (never blocked as if the cap were used up, never permitted uncounted) and nothing is recorded
+    rules = tmp_path / "rules"
+    (rules / "catalog").mkdir(parents=True)
+    shutil.copy(ROOT / "rulesets" / "catalog" / "chips" / "2019-05-16.yaml", rules / "catalog" / "chips.yaml")
+    (rules / "cap.yaml").write_text("""
+ruleset: t/cap
+jurisdiction: US
+version: 2024-01-01
+effective: 2024-01-01
+citation: test
+controls:
+  - {id: to-ae, when: {destination: AE}, requires: licence, citation: test}
+authorizations:
+  - {id: cap, covers: [to-ae], requires_licence: true, quota: {quantity: 10, equivalent: nvidia-gb300}, citation: test}
+""", encoding="utf-8")
+    m = Monitor(exportrules.load(rules), Ledger(tmp_path / "l.sqlite"), quotas=True)
+    order = {"date": "2025-01-01", "destination": "AE", "licences": ["D1234567"], "quantity": 2}
+    unknown = m.record({**order, "id": "no-tpp", "item": {"name": "accelerator", "datacenter": True}})
+    assert not unknown.recorded and unknown.verdict.outcome is Outcome.FLAGGED
+    assert any(a.kind == "provide-fact" and "item.tpp" in a.detail for a in unknown.verdict.actions)
+    assert not any("is used up" in a.detail for a in unknown.verdict.actions)
+    known = m.record({**order, "id": "gb300", "item": "nvidia-gb300"})  # 2 x 60,000 TPP of 10 x 60,000
+    assert known.recorded and known.verdict.outcome is Outcome.PERMITTED
