@@ -140,6 +140,7 @@ def _word(raw: str) -> str:
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
 
 
 def _script(ch: str) -> str:
@@ -191,13 +192,13 @@ def fold_homoglyphs(text: str) -> str:
 def name_tokens(name: str) -> tuple[str, ...]:
     """The distinctive tokens of a name, in order (homoglyphs of Latin letters folded first)."""
     # NFKC, homoglyphs and the CJK rules change nothing in ASCII text
-    if name.isascii():
-        text = name.lower()
+    if name.isascii():  # words are runs of letters and digits; no transliteration to do
+        out = [w for raw in _ASCII_WORD.findall(name.lower().replace("&", " and ")) if (w := _word(raw))]
     else:
         text = _CJK.sub(_cjk, fold_homoglyphs(unicodedata.normalize("NFKC", name)).casefold())
-    if "&" in text:
-        text = text.replace("&", " and ")
-    out = [w for raw in _PUNCT.sub(" ", text).replace("_", " ").split() if (w := _word(_latin(raw)))]
+        if "&" in text:
+            text = text.replace("&", " and ")
+        out = [w for raw in _PUNCT.sub(" ", text).replace("_", " ").split() if (w := _word(_latin(raw)))]
     if not out:  # a name made only of legal words: keep it as it is
         out = normalize_name(name).split()
     return tuple(out)
@@ -353,6 +354,8 @@ class NameIndex(Generic[_T]):
                 for d in _deletions(v.compact):
                     slips[d].append(i)
         self._slips: dict[str, tuple[int, ...]] = {d: tuple(ids) for d, ids in slips.items()}
+        self._distinctive: dict[int, str] = {}
+        """Each fuzzy candidate's words that are not generic in this list, worked out the first time needed."""
 
     @classmethod
     def build(cls, entries: Iterable[tuple[_T, Iterable[str], str | None]],
@@ -410,12 +413,39 @@ class NameIndex(Generic[_T]):
         return tuple((i, 100.0) for i in sorted(hits))
 
     def _undated(self, name: str, country: str | None, thresholds: ScreeningThresholds) -> tuple[_Scored, _Scored3]:
-        """(exact hits, fuzzy or containing candidates) over every entry whatever its dates."""
+        """(exact hits, fuzzy or containing candidates) over every entry whatever its dates: the
+        country-free work (kept in a shared LRU: a buyer's country varies across orders more than its
+        name), then the country's boost or penalty."""
+        exact, contained, fuzzy, slips = _raw_undated(self, name, thresholds)
+        if not fuzzy and not slips:
+            return exact, contained
+        scored = list(contained)
+        done = {i for i, _ in exact} | {row[0] for row in contained}
+        review = thresholds.review_score
+        for i, raw, short, where in fuzzy:
+            if short and not (country and country == where):
+                continue  # a letter off in a short name is another name ("Midea", "Miea") unless the country agrees
+            score = raw
+            if score and country and where:
+                score = min(100.0, score + thresholds.country_boost) if country == where \
+                    else score - thresholds.country_penalty
+            if score >= review:
+                done.add(i)
+                scored.append((i, round(score, 1), False))
+        # one slip in a short name ("Hauwei"): always for review, whatever its ratio or country
+        scored.extend((i, review, False) for i in slips if i not in done)
+        scored.sort(key=lambda x: (-x[1], x[0]))
+        return exact, tuple(scored)
+
+    def _raw(self, name: str, thresholds: ScreeningThresholds) -> _Raw:
+        """What screening *name* finds before its country is known: exact hits, names it contains (for
+        review), fuzzy candidates scored without the country (variant, score, whether the names are
+        short, the variant's country) and variants one letter slip away."""
         exact = self._exact(name)
         s, c, tokens = name_parts(name)
         if not c:
-            return exact, ()
-        scored: list[tuple[int, float, bool]] = []
+            return exact, (), (), ()
+        contained: list[tuple[int, float, bool]] = []
         done = {i for i, _ in exact}
         mine = frozenset(tokens)
         for t in mine:
@@ -423,13 +453,15 @@ class NameIndex(Generic[_T]):
                 # every listed word, and more words that a subsidiary's name adds (a place, a business line)
                 if i not in done and self._words_of[i] < mine and _affiliate_words(mine - self._words_of[i]):
                     done.add(i)
-                    scored.append((i, thresholds.review_score, True))
+                    contained.append((i, thresholds.review_score, True))
         grams = self._grams
         postings = sorted({*(pair for t in tokens for pair in _token_postings(self, t)),
                            *((p[0], g) for g in _joins(tokens) if (p := grams.get(g)) is not None)})
         # A candidate shares at least two of the query's rarest trigrams (at most MAX_GRAMS of them;
-        # common trigrams are skipped once three rare ones have been used).
-        once: frozenset[int] | set[int] = frozenset()
+        # common trigrams are skipped once three rare ones have been used). The sets grow in place:
+        # copying them per trigram cost more than the counting.
+        three = len(c) >= 10
+        once: set[int] = set()
         twice: set[int] = set()
         thrice: set[int] = set()
         used = 0
@@ -438,23 +470,21 @@ class NameIndex(Generic[_T]):
                 break
             used += 1
             ids = grams[g][1]
-            if once:
+            if three:
                 thrice |= ids & twice
-                twice |= ids & once
-                once = once | ids
-            else:
-                once = ids
+            twice |= ids & once
+            once |= ids
         # A long query with one or two slips still shares three of its rarest trigrams with the name
         # it misspells; asking for three when six or more were used keeps a large list's candidates few.
-        candidates = sorted(thrice if used >= 6 and len(c) >= 10 else twice)
+        candidates = sorted(thrice if used >= 6 and three else twice)
         floor = thresholds.review_score - thresholds.country_boost
         # Both scores are normalised Indel similarities, at most 200·min(a, b)/(a + b) for lengths a, b:
         # a name much shorter or longer than a listed one cannot reach the floor.
         reach = floor / (200.0 - floor) if floor < 200 else 1.0
         lc, ls = len(c), len(s)
         generic = self._generic
-        # the query's distinctive words (those not generic in this list, nor a slip from one)
-        mine_rare = " ".join(t for t in sorted(tokens) if not _near_generic(self, t)) if generic else ""
+        mine_rare: str | None = None  # the query's distinctive words, worked out when a candidate needs them
+        fuzzy: list[tuple[int, float, bool, str | None]] = []
         for i in candidates:
             if i in done:
                 continue
@@ -462,36 +492,42 @@ class NameIndex(Generic[_T]):
             vc, vs = len(v.compact), len(v.sorted_key)
             if min(lc, vc) < reach * max(lc, vc) and min(ls, vs) < reach * max(ls, vs):
                 continue
-            if max(lc, vc) < self.SLIP_ANY and not (country and country == v.country):
-                continue  # a letter off in a short name is another name ("Midea", "Miea") unless the country agrees
             score = max(fuzz.ratio(c, v.compact, score_cutoff=floor),
                         fuzz.token_sort_ratio(s, v.sorted_key, score_cutoff=floor))
             if score and generic:
                 # the distinctive words must resemble each other too ("Inspur Electronic Information
                 # Industry" is not "Ministry of Information Industry Electronics")
-                theirs = " ".join(t for t in v.sorted_key.split() if not _near_generic(self, t))
+                theirs = self._distinctive.get(i)
+                if theirs is None:  # kept: a pure function of the variant (one assignment, safe between threads)
+                    theirs = self._distinctive[i] = " ".join(t for t in v.sorted_key.split()
+                                                             if not _near_generic(self, t))
+                if mine_rare is None:  # those not generic in this list, nor a slip from one
+                    mine_rare = " ".join(t for t in sorted(tokens) if not _near_generic(self, t))
                 if theirs and (not mine_rare or (
                         not fuzz.token_set_ratio(mine_rare, theirs, score_cutoff=floor)
                         and not fuzz.ratio(mine_rare.replace(" ", ""), theirs.replace(" ", ""), score_cutoff=floor))):
                     score = 0.0
-            if score and country and v.country:
-                score = min(100.0, score + thresholds.country_boost) if country == v.country \
-                    else score - thresholds.country_penalty
-            if score >= thresholds.review_score:
-                done.add(i)
-                scored.append((i, round(score, 1), False))
+            if score:
+                fuzzy.append((i, score, max(lc, vc) < self.SLIP_ANY, v.country))
+        slips: list[int] = []
         if self.SLIP_LENGTH <= lc <= self.SLIP_MAX + 1:
-            # one slip in a short name ("Hauwei"): always for review, whatever its ratio or country
-            near = {*self._slips.get(c, ()), *(i for d in _deletions(c) for i in (*self._slips.get(d, ()),
-                                                                                   *self._compact.get(d, ())))}
+            slips_of, compact_of = self._slips.get, self._compact.get
+            near = set(slips_of(c, ()))
+            for d in _deletions(c):  # most of these miss: one lookup each, nothing built
+                if (found := slips_of(d)) is not None:
+                    near.update(found)
+                if (same := compact_of(d)) is not None:
+                    near.update(same)
             for i in sorted(near - done):
                 v = self._variants[i]
                 if len(v.compact) >= self.SLIP_LENGTH and OSA.distance(c, v.compact, score_cutoff=1) <= 1 and (
                         min(lc, len(v.compact)) >= self.SLIP_ANY or Levenshtein.distance(c, v.compact) == 2):
-                    done.add(i)
-                    scored.append((i, thresholds.review_score, False))
-        scored.sort(key=lambda x: (-x[1], x[0]))
-        return exact, tuple(scored)
+                    slips.append(i)
+        contained.sort()  # one score: in variant order, as the scored list is
+        return exact, tuple(contained), tuple(fuzzy), tuple(slips)
+
+
+_Raw = tuple[_Scored, _Scored3, tuple[tuple[int, float, bool, "str | None"], ...], tuple[int, ...]]
 
 
 AFFILIATE_WORDS = frozenset({
@@ -542,16 +578,17 @@ def _deletions(text: str) -> set[str]:
     return {text[:i] + text[i + 1 :] for i in range(len(text))}
 
 
-def _joins(tokens: tuple[str, ...]) -> set[str]:
-    """The trigrams of the padded run-together key that no single token holds (where tokens meet)."""
-    out: set[str] = set()
-    edge = "  "
+def _joins(tokens: tuple[str, ...]) -> list[str]:
+    """The trigrams of the padded run-together key that no single token holds: the two that start just
+    before each token (where tokens meet, or the padding begins) and the one with the closing pad. A
+    trigram that crosses a boundary starts at one of those places, whatever the tokens' lengths."""
+    padded = "  " + "".join(tokens) + " "
+    out = [padded[-3:]]
+    pos = 0
     for t in tokens:
-        joined = edge + t[:2]
-        out.update(joined[i : i + 3] for i in range(len(joined) - 2))
-        edge = (edge + t)[-2:]
-    joined = edge + " "
-    out.add(joined[-3:])
+        out.append(padded[pos : pos + 3])
+        out.append(padded[pos + 1 : pos + 4])
+        pos += len(t)
     return out
 
 
@@ -571,9 +608,16 @@ def search_undated(index: NameIndex[Any], name: str, country: str | None,
     return index._undated(name, country, thresholds)
 
 
+@lru_cache(maxsize=32768)
+def _raw_undated(index: NameIndex[Any], name: str, thresholds: ScreeningThresholds) -> _Raw:
+    """:meth:`NameIndex._raw`, in one bounded LRU shared by every index."""
+    return index._raw(name, thresholds)
+
+
 def clear_caches() -> None:
     """Empty the shared screening and name-key caches (for memory measurements and tests)."""
     search_undated.cache_clear()
+    _raw_undated.cache_clear()
     _near_generic.cache_clear()
     _token_postings.cache_clear()
     name_parts.cache_clear()
