@@ -14,9 +14,9 @@ together (spacing does not matter: "Hua Wei" is "Huawei").
 * otherwise a **fuzzy** candidate scored at or above the ruleset's review
   threshold is a possible match for a person to review. Candidates come from a
   trigram index over the run-together keys, using only its rarer trigrams, so
-  a query scores a few dozen names rather than the whole list; scores are
-  rapidfuzz ratios (0-100), raised when the party's country matches the entry's
-  and lowered when it differs. A name one transposed, dropped or changed letter away
+  a query scores a few dozen names rather than the whole list (in two rapidfuzz
+  calls); scores are rapidfuzz ratios (0-100), raised when the party's country
+  matches the entry's and lowered when it differs. A name one transposed, dropped or changed letter away
   from a listed name of seven letters or more, or two transposed letters in one of
   five or six ("Hauwei" for "Huawei"), is a candidate at the review score whatever
   its ratio: short names cannot reach a ratio threshold with one slip. A fuzzy score
@@ -354,6 +354,8 @@ class NameIndex(Generic[_T]):
                 for d in _deletions(v.compact):
                     slips[d].append(i)
         self._slips: dict[str, tuple[int, ...]] = {d: tuple(ids) for d, ids in slips.items()}
+        self._compacts = [v.compact for v in variants]
+        self._sorted_keys = [v.sorted_key for v in variants]
         self._distinctive: dict[int, str] = {}
         """Each fuzzy candidate's words that are not generic in this list, worked out the first time needed."""
 
@@ -478,23 +480,27 @@ class NameIndex(Generic[_T]):
         # it misspells; asking for three when six or more were used keeps a large list's candidates few.
         candidates = sorted(thrice if used >= 6 and three else twice)
         floor = thresholds.review_score - thresholds.country_boost
-        # Both scores are normalised Indel similarities, at most 200·min(a, b)/(a + b) for lengths a, b:
-        # a name much shorter or longer than a listed one cannot reach the floor.
-        reach = floor / (200.0 - floor) if floor < 200 else 1.0
-        lc, ls = len(c), len(s)
+        lc = len(c)
         generic = self._generic
         mine_rare: str | None = None  # the query's distinctive words, worked out when a candidate needs them
         fuzzy: list[tuple[int, float, bool, str | None]] = []
-        for i in candidates:
-            if i in done:
-                continue
+        todo = [i for i in candidates if i not in done]
+        # Each candidate scored by two C calls over the whole list (rapidfuzz drops those that cannot reach
+        # the floor by their lengths alone): the run-together keys, and the sorted tokens.
+        best: dict[int, float] = {}
+        if todo:
+            compacts, sorted_keys = self._compacts, self._sorted_keys
+            for _, score, k in process.extract(c, [compacts[i] for i in todo], scorer=fuzz.ratio,
+                                               score_cutoff=floor, limit=None):
+                best[k] = score
+            for _, score, k in process.extract(s, [sorted_keys[i] for i in todo], scorer=fuzz.token_sort_ratio,
+                                               score_cutoff=floor, limit=None):
+                if score > best.get(k, 0.0):
+                    best[k] = score
+        for k in sorted(best):
+            i, score = todo[k], best[k]
             v = self._variants[i]
-            vc, vs = len(v.compact), len(v.sorted_key)
-            if min(lc, vc) < reach * max(lc, vc) and min(ls, vs) < reach * max(ls, vs):
-                continue
-            score = max(fuzz.ratio(c, v.compact, score_cutoff=floor),
-                        fuzz.token_sort_ratio(s, v.sorted_key, score_cutoff=floor))
-            if score and generic:
+            if generic:
                 # the distinctive words must resemble each other too ("Inspur Electronic Information
                 # Industry" is not "Ministry of Information Industry Electronics")
                 theirs = self._distinctive.get(i)
@@ -506,9 +512,8 @@ class NameIndex(Generic[_T]):
                 if theirs and (not mine_rare or (
                         not fuzz.token_set_ratio(mine_rare, theirs, score_cutoff=floor)
                         and not fuzz.ratio(mine_rare.replace(" ", ""), theirs.replace(" ", ""), score_cutoff=floor))):
-                    score = 0.0
-            if score:
-                fuzzy.append((i, score, max(lc, vc) < self.SLIP_ANY, v.country))
+                    continue
+            fuzzy.append((i, score, max(lc, len(v.compact)) < self.SLIP_ANY, v.country))
         slips: list[int] = []
         if self.SLIP_LENGTH <= lc <= self.SLIP_MAX + 1:
             slips_of, compact_of = self._slips.get, self._compact.get
