@@ -351,7 +351,7 @@ class NameIndex(Generic[_T]):
         slips: defaultdict[str, list[int]] = defaultdict(list)
         for i, v in enumerate(variants):
             if self.SLIP_LENGTH <= len(v.compact) <= self.SLIP_MAX:
-                for d in _deletions(v.compact):
+                for d in _one_shorter(v.compact):
                     slips[d].append(i)
         self._slips: dict[str, tuple[int, ...]] = {d: tuple(ids) for d, ids in slips.items()}
         self._compacts = [v.compact for v in variants]
@@ -516,13 +516,13 @@ class NameIndex(Generic[_T]):
             fuzzy.append((i, score, max(lc, len(v.compact)) < self.SLIP_ANY, v.country))
         slips: list[int] = []
         if self.SLIP_LENGTH <= lc <= self.SLIP_MAX + 1:
-            slips_of, compact_of = self._slips.get, self._compact.get
-            near = set(slips_of(c, ()))
-            for d in _deletions(c):  # most of these miss: one lookup each, nothing built
-                if (found := slips_of(d)) is not None:
-                    near.update(found)
-                if (same := compact_of(d)) is not None:
-                    near.update(same)
+            by_deletion, by_compact = self._slips, self._compact
+            near = set(by_deletion.get(c, ()))
+            dels = _deletions(c)
+            for d in by_deletion.keys() & dels:  # the keys both hold, found in C; most deletions are in neither
+                near.update(by_deletion[d])
+            for d in by_compact.keys() & dels:
+                near.update(by_compact[d])
             for i in sorted(near - done):
                 v = self._variants[i]
                 if len(v.compact) >= self.SLIP_LENGTH and OSA.distance(c, v.compact, score_cutoff=1) <= 1 and (
@@ -578,12 +578,19 @@ def _near_generic(index: NameIndex[Any], token: str) -> bool:
     return token in index._generic or _slips_from(token, index._generic_list)
 
 
-def _deletions(text: str) -> set[str]:
+def _one_shorter(text: str) -> frozenset[str]:
     """Every string one letter shorter than *text*."""
-    return {text[:i] + text[i + 1 :] for i in range(len(text))}
+    return frozenset(text[:i] + text[i + 1 :] for i in range(len(text)))
 
 
-def _joins(tokens: tuple[str, ...]) -> list[str]:
+@lru_cache(maxsize=4096)
+def _deletions(text: str) -> frozenset[str]:
+    """:func:`_one_shorter` for a query, kept a while: a name is screened against every index."""
+    return _one_shorter(text)
+
+
+@lru_cache(maxsize=4096)
+def _joins(tokens: tuple[str, ...]) -> tuple[str, ...]:
     """The trigrams of the padded run-together key that no single token holds: the two that start just
     before each token (where tokens meet, or the padding begins) and the one with the closing pad. A
     trigram that crosses a boundary starts at one of those places, whatever the tokens' lengths."""
@@ -594,7 +601,7 @@ def _joins(tokens: tuple[str, ...]) -> list[str]:
         out.append(padded[pos : pos + 3])
         out.append(padded[pos + 1 : pos + 4])
         pos += len(t)
-    return out
+    return tuple(out)
 
 
 @lru_cache(maxsize=65536)
@@ -625,6 +632,8 @@ def clear_caches() -> None:
     _raw_undated.cache_clear()
     _near_generic.cache_clear()
     _token_postings.cache_clear()
+    _deletions.cache_clear()
+    _joins.cache_clear()
     name_parts.cache_clear()
     mixed_script_words.cache_clear()
     _word.cache_clear()
