@@ -394,8 +394,9 @@ class NameIndex(Generic[_T]):
         """Exact hits in force on *on* if any; otherwise fuzzy candidates in force on *on* at or above the
         review score, best first (every entry, without a date).
 
-        The date-free work is kept in one bounded LRU shared by every index (order books repeat their
-        parties); the date only filters it.
+        The date-free work is kept in bounded LRUs shared by every index, one for what a name finds
+        whatever its country and one with the country applied (order books repeat their parties, and a
+        party's orders may name different countries); the date only filters it.
         """
         exact, fuzzy = search_undated(self, name, country, thresholds)
         return self._pick(exact, on, exact=True) or self._pick(fuzzy, on, exact=False)
@@ -488,14 +489,20 @@ class NameIndex(Generic[_T]):
         # Each candidate scored by two C calls over the whole list (rapidfuzz drops those that cannot reach
         # the floor by their lengths alone): the run-together keys, and the sorted tokens.
         best: dict[int, float] = {}
-        if todo:
-            compacts, sorted_keys = self._compacts, self._sorted_keys
+        compacts, sorted_keys = self._compacts, self._sorted_keys
+        if len(todo) > 4:
             for _, score, k in process.extract(c, [compacts[i] for i in todo], scorer=fuzz.ratio,
                                                score_cutoff=floor, limit=None):
                 best[k] = score
             for _, score, k in process.extract(s, [sorted_keys[i] for i in todo], scorer=fuzz.token_sort_ratio,
                                                score_cutoff=floor, limit=None):
                 if score > best.get(k, 0.0):
+                    best[k] = score
+        else:  # a few: two calls each cost less than building the lists
+            for k, i in enumerate(todo):
+                score = max(fuzz.ratio(c, compacts[i], score_cutoff=floor),
+                            fuzz.token_sort_ratio(s, sorted_keys[i], score_cutoff=floor))
+                if score:
                     best[k] = score
         for k in sorted(best):
             i, score = todo[k], best[k]
