@@ -486,8 +486,9 @@ class NameIndex(Generic[_T]):
         mine_rare: str | None = None  # the query's distinctive words, worked out when a candidate needs them
         fuzzy: list[tuple[int, float, bool, str | None]] = []
         todo = [i for i in candidates if i not in done]
-        # Each candidate scored by two C calls over the whole list (rapidfuzz drops those that cannot reach
-        # the floor by their lengths alone): the run-together keys, and the sorted tokens.
+        # The candidates are scored in two C calls (rapidfuzz's process.extract over their run-together keys,
+        # then their sorted tokens; it skips those whose lengths alone cannot reach the floor); four or
+        # fewer are scored one by one.
         best: dict[int, float] = {}
         compacts, sorted_keys = self._compacts, self._sorted_keys
         if len(todo) > 4:
