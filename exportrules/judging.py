@@ -210,6 +210,11 @@ def receiving_places(tx: Any) -> tuple[frozenset[str] | None, frozenset[str] | N
     return (frozenset(hqs) if hqs else None), (frozenset(countries) if countries else None)
 
 
+def named_parties(tx: Any) -> tuple[Any, ...]:
+    """Every party slot of *tx* (None where a role is not named): the roles, then the intermediate consignees."""
+    return (tx.buyer, tx.end_user, tx.consignee, tx.seller, *tx.intermediate_consignees)
+
+
 def screened_parties(tx: Any) -> list[tuple[str, Any]]:
     """(role, party) of every party named in *tx*, intermediate consignees as
     ``intermediate_consignees[k]``."""
@@ -236,7 +241,7 @@ def party_names(tx: Any) -> list[tuple[str, str]]:
 def has_mixed_script_names(tx: Any) -> bool:
     """Whether any party or owner name mixes scripts within a word (cheap for ASCII names)."""
     plain = True
-    for p in (tx.buyer, tx.end_user, tx.consignee, tx.seller, *tx.intermediate_consignees):
+    for p in named_parties(tx):
         if p is not None and (p.owners or not p.name.isascii()):
             plain = False
             break

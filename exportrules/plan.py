@@ -31,6 +31,7 @@ from .judging import (
     covered_share,
     has_mixed_script_names,
     licences_for,
+    named_parties,
     party_regions,
     receiving_places,
     routes_for,
@@ -436,7 +437,7 @@ def _screener(rs: RulesetSnapshot) -> Callable[[Any, dt.date], bool]:
     dated = index.dated
 
     def hits(tx: Any, day: dt.date) -> bool:
-        for p in (tx.buyer, tx.end_user, tx.consignee, tx.seller, *tx.intermediate_consignees):
+        for p in named_parties(tx):
             if p is None:
                 continue
             exact, fuzzy = undated(index, p.name, p.country, limits)

@@ -354,6 +354,7 @@ class NameIndex(Generic[_T]):
                 for d in _one_shorter(v.compact):
                     slips[d].append(i)
         self._slips: dict[str, tuple[int, ...]] = {d: tuple(ids) for d, ids in slips.items()}
+        # the two keys by variant number, so a query's candidates are gathered for rapidfuzz in one comprehension
         self._compacts = [v.compact for v in variants]
         self._sorted_keys = [v.sorted_key for v in variants]
         self._distinctive: dict[int, str] = {}
